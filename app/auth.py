@@ -1,0 +1,227 @@
+"""API keys: hashed in config-key, verified once, then cached so steady-state auth is cheap.
+
+Keys live under `cephgw/keys/<name>` as JSON `{"hash", "role", "created"}` with an argon2
+hash. The restful module's plaintext keys (`mgr/restful/keys/<name>`) are accepted as admin
+keys unless disabled, so clients keep working while a cluster moves off the module.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import enum
+import hashlib
+import hmac
+import json
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+
+import anyio
+import anyio.to_thread
+from fastapi import Request
+from fastapi.security import HTTPBasic
+from passlib.context import CryptContext
+
+from app.ceph import config_key
+from app.ceph.client import CephClient
+from app.errors import BadRequest, ClusterUnavailable, Conflict, Forbidden, NotFound, Unauthorized
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "cephgw/keys/"
+LEGACY_KEY_PREFIX = "mgr/restful/keys/"
+KEY_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+# Bounds the verification cache; past it the cache starts over rather than grow.
+_CACHE_LIMIT = 10_000
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    READ_ONLY = "read-only"
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """One key as stored; `secret_hash` is the argon2 hash (or, for a legacy key, the key)."""
+
+    name: str
+    role: Role
+    secret_hash: str
+    created: str | None
+    legacy: bool = False
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who made a request."""
+
+    name: str
+    role: Role
+
+
+def _crypt_context() -> CryptContext:
+    # OWASP's argon2id minimum: ~20 ms a hash, paid once per key thanks to the cache.
+    return CryptContext(
+        schemes=["argon2"],
+        argon2__type="ID",
+        argon2__memory_cost=19456,
+        argon2__rounds=2,
+        argon2__parallelism=1,
+    )
+
+
+def new_secret() -> str:
+    """A fresh key: 192 random bits, URL-safe so it survives shells and URLs."""
+    return secrets.token_urlsafe(24)
+
+
+def parse_stored_key(name: str, raw: str) -> StoredKey | None:
+    try:
+        data = json.loads(raw)
+        return StoredKey(
+            name=name,
+            role=Role(data["role"]),
+            secret_hash=str(data["hash"]),
+            created=data.get("created"),
+        )
+    except (ValueError, KeyError, TypeError):
+        log.warning("ignoring malformed key record %s%s", KEY_PREFIX, name)
+        return None
+
+
+class KeyStore:
+    """Reads keys from config-key, verifies credentials, and caches successful verifications."""
+
+    def __init__(self, ceph: CephClient, settings: Settings) -> None:
+        self._ceph = ceph
+        self._settings = settings
+        self._keys: dict[str, StoredKey] = {}
+        self._loaded = False
+        self._crypt = _crypt_context()
+        # The cache is keyed by an HMAC under a per-process random key: what it holds can
+        # confirm a credential already presented but cannot be used as one.
+        self._cache_key = secrets.token_bytes(32)
+        self._verified: dict[bytes, str] = {}
+        # Hashing is CPU-bound; a small limiter stops a flood of bad passwords taking all cores.
+        self._hash_limiter = anyio.CapacityLimiter(2)
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
+    async def refresh(self) -> None:
+        """Re-read every key from the cluster."""
+        keys: dict[str, StoredKey] = {}
+        if self._settings.legacy_keys:
+            for k, v in (await config_key.dump(self._ceph, LEGACY_KEY_PREFIX)).items():
+                name = k[len(LEGACY_KEY_PREFIX) :]
+                keys[name] = StoredKey(name, Role.ADMIN, v, None, legacy=True)
+        for k, v in (await config_key.dump(self._ceph, KEY_PREFIX)).items():
+            stored = parse_stored_key(k[len(KEY_PREFIX) :], v)
+            if stored is not None:
+                keys[stored.name] = stored  # a cephgw key wins over a legacy one of the same name
+        self._keys = keys
+        self._loaded = True
+
+    async def keep_refreshing(self) -> None:
+        """Re-read keys forever, so a deleted or replaced key stops working quickly."""
+        while True:
+            try:
+                if self._ceph.connected:
+                    await self.refresh()
+            except Exception as exc:  # a failed refresh keeps the last good keys
+                log.warning("cannot refresh keys: %s", exc)
+            await anyio.sleep(self._settings.key_refresh_interval)
+
+    def list(self) -> list[StoredKey]:
+        return sorted(self._keys.values(), key=lambda k: k.name)
+
+    async def create(self, name: str, role: Role) -> str:
+        """Store a new key and return its secret (shown once, never stored in clear)."""
+        if not KEY_NAME_PATTERN.match(name):
+            raise BadRequest(
+                f"invalid key name {name!r}: use 1-64 letters, digits, '_', '.', '@' or '-'"
+            )
+        if await config_key.get(self._ceph, KEY_PREFIX + name) is not None:
+            raise Conflict(f"key {name!r} already exists; delete it first")
+        secret = new_secret()
+        secret_hash = await anyio.to_thread.run_sync(
+            self._crypt.hash, secret, limiter=self._hash_limiter
+        )
+        record = {
+            "hash": secret_hash,
+            "role": role.value,
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+        await config_key.put(self._ceph, KEY_PREFIX + name, json.dumps(record))
+        await self.refresh()
+        return secret
+
+    async def delete(self, name: str) -> None:
+        if await config_key.get(self._ceph, KEY_PREFIX + name) is None:
+            raise NotFound(f"no key named {name!r}")
+        await config_key.remove(self._ceph, KEY_PREFIX + name)
+        await self.refresh()
+
+    async def authenticate(self, name: str, secret: str) -> Identity:
+        """The identity behind a credential; Unauthorized for anything else."""
+        if not self._loaded:
+            raise ClusterUnavailable("keys not loaded yet: the cluster is not reachable")
+        stored = self._keys.get(name)
+        if stored is None:
+            # Same work as a wrong key, so a timing difference does not reveal key names.
+            hmac.compare_digest(secret.encode(), secret.encode())
+            raise Unauthorized("Invalid credentials")
+        if stored.legacy:
+            if hmac.compare_digest(secret.encode(), stored.secret_hash.encode()):
+                return Identity(name, stored.role)
+            raise Unauthorized("Invalid credentials")
+        digest = hmac.new(self._cache_key, f"{name}\0{secret}".encode(), hashlib.sha256).digest()
+        cached_hash = self._verified.get(digest)
+        # A cache hit only counts while the stored hash is the one it was verified against.
+        if cached_hash is not None and hmac.compare_digest(cached_hash, stored.secret_hash):
+            return Identity(name, stored.role)
+        ok = await anyio.to_thread.run_sync(
+            self._crypt.verify, secret, stored.secret_hash, limiter=self._hash_limiter
+        )
+        if not ok:
+            raise Unauthorized("Invalid credentials")
+        if len(self._verified) >= _CACHE_LIMIT:
+            self._verified.clear()
+        self._verified[digest] = stored.secret_hash
+        return Identity(name, stored.role)
+
+
+class BasicAuth(HTTPBasic):
+    """HTTP Basic declared in the OpenAPI; parses UTF-8 and `:` in passwords itself."""
+
+    async def __call__(self, request: Request) -> tuple[str, str] | None:  # type: ignore[override]
+        header = request.headers.get("authorization")
+        if not header:
+            return None
+        scheme, _, param = header.partition(" ")
+        if scheme.lower() != "basic":
+            raise Unauthorized("Only HTTP Basic authentication is supported")
+        try:
+            decoded = base64.b64decode(param.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise Unauthorized("Malformed HTTP Basic credentials") from exc
+        name, sep, secret = decoded.partition(":")  # the key itself may contain ':'
+        if not sep:
+            raise Unauthorized("Malformed HTTP Basic credentials")
+        return name, secret
+
+
+basic_auth = BasicAuth(
+    auto_error=False, realm="cephgw", description="user = key name, password = key"
+)
+
+
+def require_role(identity: Identity, role: Role) -> Identity:
+    if role is Role.ADMIN and identity.role is not Role.ADMIN:
+        raise Forbidden(f"key {identity.name!r} is read-only; this needs an admin key")
+    return identity

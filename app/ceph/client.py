@@ -1,0 +1,213 @@
+"""The one owner of librados in the process.
+
+Every blocking librados call has an `async` twin that runs it on a dedicated, bounded
+thread limiter (never the event loop, never the shared default pool), with librados'
+own mon/osd op timeouts set, and turns a non-zero return into a typed `CephError`.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+
+from app.errors import CephError, ClusterUnavailable
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Ceph's own CLI adds this to every command; the module's JSON comes from the same dumps.
+_FORMAT = {"format": "json"}
+
+
+def humanize_command(command: Mapping[str, Any]) -> str:
+    """`{"prefix": "osd pool set", "pool": "x"}` → `osd pool set pool=x` (the module's form)."""
+    args = " ".join(f"{k}={v}" for k, v in command.items() if k not in ("prefix", "format"))
+    prefix = str(command.get("prefix", ""))
+    return f"{prefix} {args}" if args else prefix
+
+
+class CephClient:
+    """One librados connection, opened by the app's lifespan and shared by all requests."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._cluster: Any = None
+        self._lock = threading.Lock()
+        self._limiter = anyio.CapacityLimiter(settings.ceph_threads)
+        self.last_connect_error: str = "not connected yet"
+
+    @property
+    def connected(self) -> bool:
+        return self._cluster is not None
+
+    @property
+    def timeout(self) -> float:
+        return self._settings.ceph_timeout
+
+    # -- connection ---------------------------------------------------------------------------
+
+    def connect(self) -> None:
+        """Connect once (blocking); raises ClusterUnavailable when the cluster cannot be reached."""
+        import rados  # Debian's python3-rados; imported here so importing the app needs no Ceph
+
+        s = self._settings
+        conf: dict[str, str] = {}
+        if s.keyring is not None:
+            conf["keyring"] = str(s.keyring)
+        try:
+            cluster = rados.Rados(conffile=str(s.conf) if s.conf else "", name=s.name, conf=conf)
+            # Without these a lost mon makes every call block forever.
+            op_timeout = str(max(1, int(s.ceph_timeout)))
+            cluster.conf_set("rados_mon_op_timeout", op_timeout)
+            cluster.conf_set("rados_osd_op_timeout", op_timeout)
+            cluster.conf_set("client_mount_timeout", str(max(1, int(s.connect_timeout))))
+            cluster.connect(timeout=max(1, int(s.connect_timeout)))
+        except rados.Error as exc:
+            self.last_connect_error = f"cannot connect to the cluster as {s.name}: {exc}"
+            raise ClusterUnavailable(self.last_connect_error) from exc
+        with self._lock:
+            self._cluster = cluster
+        self.last_connect_error = ""
+        log.info("connected to the cluster as %s", s.name)
+
+    def close(self) -> None:
+        with self._lock:
+            cluster, self._cluster = self._cluster, None
+        if cluster is not None:
+            cluster.shutdown()
+
+    async def aconnect(self) -> None:
+        await self._run(self.connect)
+
+    async def keep_connecting(self) -> None:
+        """Retry until connected: the process runs (answering 503) while the cluster is away."""
+        while not self.connected:
+            try:
+                await self.aconnect()
+            except ClusterUnavailable as exc:
+                log.warning("%s; retrying", exc.message)
+                await anyio.sleep(self._settings.reconnect_interval)
+
+    # -- blocking calls -----------------------------------------------------------------------
+
+    def _handle(self) -> Any:
+        cluster = self._cluster
+        if cluster is None:
+            raise ClusterUnavailable(f"cluster unavailable: {self.last_connect_error}")
+        return cluster
+
+    def _check(self, command: Mapping[str, Any], ret: int, outs: str) -> None:
+        if ret != 0:
+            raise CephError(
+                abs(ret),
+                outs.strip() or errno.errorcode.get(abs(ret), ""),
+                humanize_command(command),
+            )
+
+    def mon_command(
+        self, command: Mapping[str, Any], inbuf: bytes = b"", target: str | None = None
+    ) -> bytes:
+        """Run a mon command (on any mon, or `target`); returns its output buffer."""
+        cmd = json.dumps({**command, **_FORMAT})
+        timeout = int(self.timeout)
+        if target is None:
+            ret, outb, outs = self._handle().mon_command(cmd, inbuf, timeout=timeout)
+        else:
+            ret, outb, outs = self._handle().mon_command(cmd, inbuf, timeout=timeout, target=target)
+        self._check(command, ret, outs)
+        return bytes(outb)
+
+    def mon_command_result(
+        self, command: Mapping[str, Any], inbuf: bytes = b""
+    ) -> tuple[int, str, str]:
+        """Run a mon command and return (ret, outb, outs) without raising: jobs record failures."""
+        cmd = json.dumps({**command, **_FORMAT})
+        ret, outb, outs = self._handle().mon_command(cmd, inbuf, timeout=int(self.timeout))
+        return int(ret), bytes(outb).decode("utf-8", "replace"), str(outs)
+
+    def mgr_command(self, command: Mapping[str, Any], target: str | None = None) -> bytes:
+        """Run a mgr command (on the active mgr, or tell `target`)."""
+        cmd = json.dumps({**command, **_FORMAT})
+        timeout = int(self.timeout)
+        if target is None:
+            ret, outb, outs = self._handle().mgr_command(cmd, b"", timeout=timeout)
+        else:
+            ret, outb, outs = self._handle().mgr_command(cmd, b"", timeout=timeout, target=target)
+        self._check(command, ret, outs)
+        return bytes(outb)
+
+    def osd_command(self, osd_id: int, command: Mapping[str, Any]) -> bytes:
+        """Tell one OSD a command."""
+        cmd = json.dumps({**command, **_FORMAT})
+        ret, outb, outs = self._handle().osd_command(osd_id, cmd, b"", timeout=int(self.timeout))
+        self._check(command, ret, outs)
+        return bytes(outb)
+
+    # -- async twins ----------------------------------------------------------------------------
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        # librados enforces its own timeouts; this outer one only guards against a call that
+        # ignores them, and abandons (not kills) the thread so the client gets its 504.
+        try:
+            with anyio.fail_after(self.timeout + 5):
+                return await anyio.to_thread.run_sync(
+                    fn, limiter=self._limiter, abandon_on_cancel=True
+                )
+        except TimeoutError as exc:
+            raise CephError(errno.ETIMEDOUT, "the cluster did not answer in time") from exc
+
+    async def amon_command(
+        self, command: Mapping[str, Any], inbuf: bytes = b"", target: str | None = None
+    ) -> bytes:
+        return await self._run(lambda: self.mon_command(command, inbuf, target))
+
+    async def amon_command_result(
+        self, command: Mapping[str, Any], inbuf: bytes = b""
+    ) -> tuple[int, str, str]:
+        return await self._run(lambda: self.mon_command_result(command, inbuf))
+
+    async def amgr_command(self, command: Mapping[str, Any], target: str | None = None) -> bytes:
+        return await self._run(lambda: self.mgr_command(command, target))
+
+    async def aosd_command(self, osd_id: int, command: Mapping[str, Any]) -> bytes:
+        return await self._run(lambda: self.osd_command(osd_id, command))
+
+    async def mon_json(self, command: Mapping[str, Any], target: str | None = None) -> Any:
+        """Run a mon command and parse its JSON output."""
+        return _parse(command, await self.amon_command(command, target=target))
+
+    async def mgr_json(self, command: Mapping[str, Any], target: str | None = None) -> Any:
+        return _parse(command, await self.amgr_command(command, target))
+
+    async def osd_json(self, osd_id: int, command: Mapping[str, Any]) -> Any:
+        return _parse(command, await self.aosd_command(osd_id, command))
+
+
+def _parse(command: Mapping[str, Any], outb: bytes) -> Any:
+    try:
+        return json.loads(outb) if outb else None
+    except ValueError as exc:
+        raise CephError(
+            errno.EBADMSG, f"unparsable answer to '{humanize_command(command)}'"
+        ) from exc
+
+
+@asynccontextmanager
+async def open_client(settings: Settings) -> AsyncIterator[CephClient]:
+    """A connected client for one-off work outside the app (the CLI, tests); closed after."""
+    ceph = CephClient(settings)
+    await ceph.aconnect()
+    try:
+        yield ceph
+    finally:
+        ceph.close()

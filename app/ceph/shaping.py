@@ -1,0 +1,42 @@
+"""Pure helpers shared by the resource modules: undo the differences librados JSON has from
+the mgr's in-process maps, so answers match the restful module's JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Pool options Ceph stores as doubles; librados JSON prints an integral double as an int.
+POOL_FLOAT_OPTIONS = frozenset(
+    {
+        "pg_autoscale_bias",
+        "target_size_ratio",
+        "compression_required_ratio",
+        "read_lease_interval",
+    }
+)
+
+
+def as_float(value: Any) -> Any:
+    """A C++ double that librados printed as `1` reads back as an int; the module shows `1.0`."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def shape_pool(pool: dict[str, Any]) -> dict[str, Any]:
+    """One `osd dump` pool as the module shows it."""
+    shaped = dict(pool)
+    if "pg_placement_num" in shaped:
+        shaped["pgp_num"] = shaped.pop("pg_placement_num")
+    options = shaped.get("options")
+    if isinstance(options, dict):
+        shaped["options"] = {
+            k: as_float(v) if k in POOL_FLOAT_OPTIONS else v for k, v in options.items()
+        }
+    params = shaped.get("hit_set_params")
+    if isinstance(params, dict) and "false_positive_probability" in params:
+        shaped["hit_set_params"] = {
+            **params,
+            "false_positive_probability": as_float(params["false_positive_probability"]),
+        }
+    return shaped

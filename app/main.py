@@ -1,0 +1,97 @@
+"""The app factory: `create_app(settings)` builds the app; its lifespan owns the connection."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.auth import KeyStore
+from app.ceph.client import CephClient
+from app.errors import GatewayError
+from app.models.error import ERROR_RESPONSES, ErrorResponse, ValidationIssue
+from app.routers import ALL_ROUTERS
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _error(
+    status: int,
+    message: str,
+    headers: dict[str, str] | None = None,
+    issues: list[ValidationIssue] | None = None,
+) -> JSONResponse:
+    body = ErrorResponse(message=message, errors=issues)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
+
+
+async def _gateway_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, GatewayError)
+    return _error(exc.status_code, exc.message, exc.headers)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    # Starlette's own 404/405 for unknown paths get the same body as every other error.
+    assert isinstance(exc, StarletteHTTPException)
+    return _error(exc.status_code, str(exc.detail), dict(exc.headers or {}) or None)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    issues = [
+        ValidationIssue(
+            loc=list(e.get("loc", ())), msg=str(e.get("msg", "")), type=str(e.get("type", ""))
+        )
+        for e in exc.errors()
+    ]
+    # A bad path or query parameter is a bad request; a body that fails its schema is a 422.
+    in_body = any(i.loc and i.loc[0] == "body" for i in issues)
+    message = (
+        "; ".join(f"{'.'.join(str(p) for p in i.loc)}: {i.msg}" for i in issues)
+        or "invalid request"
+    )
+    return _error(422 if in_body else 400, message, issues=issues)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the gateway for `settings` (default: from the environment). Nothing connects yet."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        ceph = CephClient(settings)
+        keys = KeyStore(ceph, settings)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_connect_then_load_keys, ceph, keys)
+            yield {"ceph": ceph, "keys": keys, "settings": settings}
+            tg.cancel_scope.cancel()
+        ceph.close()
+
+    app = FastAPI(
+        title="cephgw",
+        version="0.1.0",
+        summary="The Ceph manager restful module's REST API, served from outside the manager.",
+        lifespan=lifespan,
+        responses=ERROR_RESPONSES,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.add_exception_handler(GatewayError, _gateway_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    for router in ALL_ROUTERS:
+        app.include_router(router)
+    return app
+
+
+async def _connect_then_load_keys(ceph: CephClient, keys: KeyStore) -> None:
+    await ceph.keep_connecting()
+    await keys.keep_refreshing()

@@ -1,0 +1,17 @@
+"""One router module per resource; ALL_ROUTERS is the order they are mounted in."""
+
+from fastapi import APIRouter
+
+from app.routers import config, crush, doc, mon, osd, perf, pool, root, server
+
+ALL_ROUTERS: list[APIRouter] = [
+    root.router,
+    config.router,
+    crush.router,
+    mon.router,
+    osd.router,
+    perf.router,
+    pool.router,
+    server.router,
+    doc.router,
+]

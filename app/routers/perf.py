@@ -1,0 +1,7 @@
+"""Routes of /perf/."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/perf", tags=["perf"])

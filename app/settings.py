@@ -1,0 +1,89 @@
+"""Settings of one gateway process: CLI flags override env (CEPHGW_*), which override defaults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_conf() -> Path | None:
+    # Ceph's own tools honour CEPH_CONF; an operator expects the gateway to as well.
+    env = os.environ.get("CEPH_CONF")
+    return Path(env) if env else None
+
+
+class Settings(BaseSettings):
+    """Everything a gateway process reads at start; every field is also an env var."""
+
+    model_config = SettingsConfigDict(env_prefix="CEPHGW_", extra="ignore")
+
+    conf: Path | None = Field(
+        default_factory=_default_conf,
+        description="ceph.conf to read (default: $CEPH_CONF, then librados' own search path).",
+    )
+    name: str = Field(default="client.admin", description="Cephx user the gateway connects as.")
+    keyring: Path | None = Field(
+        default=None, description="Keyring of that user (default: what ceph.conf says)."
+    )
+    mgr_name: str | None = Field(
+        default=None,
+        description=(
+            "Name of the mgr this gateway runs beside; selects the per-daemon "
+            "mgr/restful/<name>/... certificate and address settings, as the module did."
+        ),
+    )
+    addr: str | None = Field(
+        default=None,
+        description="Listen address (default: mgr/restful/server_addr in the cluster, then '::').",
+    )
+    port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Listen port (default: mgr/restful/server_port in the cluster, then 8003).",
+    )
+    cert_file: Path | None = Field(
+        default=None,
+        description="PEM certificate file; overrides the certificate stored in config-key.",
+    )
+    key_file: Path | None = Field(
+        default=None, description="PEM private key file matching cert_file."
+    )
+    insecure_http: bool = Field(
+        default=False,
+        description="Serve plain HTTP (only behind a TLS-terminating proxy or for local work).",
+    )
+    legacy_keys: bool = Field(
+        default=True,
+        description=(
+            "Accept the restful module's plaintext keys (mgr/restful/keys/<name>) as admin keys."
+        ),
+    )
+    ceph_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds one librados call may take (mon and osd op timeout) before a 504.",
+    )
+    connect_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds one attempt to connect to the cluster may take."
+    )
+    reconnect_interval: float = Field(
+        default=2.0, gt=0, description="Seconds between attempts to reach an unreachable cluster."
+    )
+    ceph_threads: int = Field(
+        default=16,
+        ge=1,
+        description="Threads that may block in librados at once; further calls queue.",
+    )
+    key_refresh_interval: float = Field(
+        default=2.0,
+        gt=0,
+        description=(
+            "Seconds between re-reads of the key store; a deleted or replaced key stops "
+            "working within this time."
+        ),
+    )
+    log_level: str = Field(default="info", description="Log level of the gateway and uvicorn.")

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what cephgw needs on a Debian 12/13 machine: Ceph's packages, a venv
+# built from Debian's own /usr/bin/python3 (the interpreter python3-rados is built
+# for), the project with its dev tools, and the rados binding linked into the venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=(ceph-mon ceph-mgr ceph-osd ceph-mgr-modules-core python3-rados python3-venv)
+missing=()
+for pkg in "${apt_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "bootstrap: installing ${missing[*]}" >&2
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "bootstrap: run as root (or install: apt-get install ${missing[*]})" >&2
+        exit 2
+    fi
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    /usr/bin/python3 -m venv .venv
+fi
+
+stamp=.venv/.cephgw-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+    .venv/bin/python -m pip install -q -e '.[dev]'
+    touch "$stamp"
+fi
+
+# Only the rados extension module goes into the venv, not Debian's whole dist-packages.
+site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+so=$(ls /usr/lib/python3/dist-packages/rados.cpython-*.so 2>/dev/null | head -n1 || true)
+if [ -z "$so" ]; then
+    echo "bootstrap: python3-rados is installed but its rados.cpython-*.so was not found" >&2
+    exit 2
+fi
+ln -sf "$so" "$site/$(basename "$so")"
+.venv/bin/python -c 'import rados' || { echo "bootstrap: the venv cannot import rados" >&2; exit 2; }
