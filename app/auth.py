@@ -162,15 +162,19 @@ class KeyStore:
         return secret
 
     async def delete(self, name: str) -> None:
-        if await config_key.get(self._ceph, KEY_PREFIX + name) is None:
-            raise NotFound(f"no key named {name!r}")
-        await config_key.remove(self._ceph, KEY_PREFIX + name)
-        await self.refresh()
+        """Delete a key; a legacy key of the module is deleted where it lives, too."""
+        for prefix in (KEY_PREFIX, LEGACY_KEY_PREFIX):
+            if await config_key.get(self._ceph, prefix + name) is not None:
+                await config_key.remove(self._ceph, prefix + name)
+                await self.refresh()
+                return
+        raise NotFound(f"no key named {name!r}")
 
     async def authenticate(self, name: str, secret: str) -> Identity:
         """The identity behind a credential; Unauthorized for anything else."""
         if not self._loaded:
-            raise ClusterUnavailable("keys not loaded yet: the cluster is not reachable")
+            reason = self._ceph.last_connect_error or "keys not loaded yet"
+            raise ClusterUnavailable(f"cluster unavailable: {reason}")
         stored = self._keys.get(name)
         if stored is None:
             # Same work as a wrong key, so a timing difference does not reveal key names.

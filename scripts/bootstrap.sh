@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(ceph-mon ceph-mgr ceph-osd ceph-mgr-modules-core python3-rados python3-venv)
+apt_packages=(ceph-mon ceph-mgr ceph-osd ceph-mgr-modules-core python3-rados python3-venv curl)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

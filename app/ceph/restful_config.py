@@ -1,0 +1,66 @@
+"""Ceph calls for the settings the restful module kept in the cluster, which cephgw reuses:
+its certificate (config-key) and its listen address and port (mgr module options)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.ceph import config_key
+from app.ceph.client import CephClient
+
+MODULE_PREFIX = "mgr/restful/"
+
+
+def localized_names(option: str, mgr_name: str | None) -> list[str]:
+    """The module's lookup order: `mgr/restful/<name>/<option>`, then `mgr/restful/<option>`."""
+    names = [f"{MODULE_PREFIX}{mgr_name}/{option}"] if mgr_name else []
+    return [*names, f"{MODULE_PREFIX}{option}"]
+
+
+async def get_certificate(ceph: CephClient, mgr_name: str | None) -> tuple[str, str] | None:
+    """(certificate PEM, key PEM) from config-key, as the module stored them, or None."""
+    for crt_name, key_name in zip(
+        localized_names("crt", mgr_name), localized_names("key", mgr_name), strict=True
+    ):
+        crt = await config_key.get(ceph, crt_name)
+        key = await config_key.get(ceph, key_name)
+        if crt and key:
+            return crt, key
+    return None
+
+
+async def put_certificate(
+    ceph: CephClient, mgr_name: str | None, cert_pem: str, key_pem: str
+) -> str:
+    """Store a certificate where the module (and cephgw) look for it; returns the crt key."""
+    crt_name = localized_names("crt", mgr_name)[0]
+    key_name = localized_names("key", mgr_name)[0]
+    await config_key.put(ceph, crt_name, cert_pem)
+    await config_key.put(ceph, key_name, key_pem)
+    return crt_name
+
+
+def find_module_option(
+    config_dump: list[dict[str, Any]], option: str, mgr_name: str | None
+) -> str | None:
+    """A restful module option from `config dump`, in the module's lookup order."""
+    values = {
+        str(e.get("name")): str(e.get("value"))
+        for e in config_dump
+        if str(e.get("section", "")) in ("mgr", "global")
+        or str(e.get("section", "")).startswith("mgr.")
+    }
+    for name in localized_names(option, mgr_name):
+        if name in values:
+            return values[name]
+    return None
+
+
+async def get_listen_address(
+    ceph: CephClient, mgr_name: str | None
+) -> tuple[str | None, int | None]:
+    """The module's `server_addr` and `server_port` settings, when the cluster has them."""
+    dump: list[dict[str, Any]] = await ceph.mon_json({"prefix": "config dump"}) or []
+    addr = find_module_option(dump, "server_addr", mgr_name)
+    port = find_module_option(dump, "server_port", mgr_name)
+    return addr, int(port) if port and port.isdigit() else None

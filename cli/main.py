@@ -1,0 +1,319 @@
+"""The `cephgw` command: serve the API, manage keys and certificates, run a dev cluster."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from app.auth import KeyStore, Role
+from app.ceph import restful_config
+from app.ceph.client import CephClient, open_client
+from app.errors import ClusterUnavailable, GatewayError
+from app.settings import Settings
+from app.tls import make_self_signed_cert
+from cli import dev_cluster
+
+log = logging.getLogger("cephgw")
+
+DEFAULT_ADDR = "::"
+DEFAULT_PORT = 8003
+
+
+class UsageError(Exception):
+    """A mistake on the command line or in the set-up; exit code 2."""
+
+
+def _add_cluster_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("cluster")
+    group.add_argument("-c", "--conf", type=Path, help="ceph.conf (default: $CEPH_CONF)")
+    group.add_argument("-n", "--name", help="cephx user to connect as (default: client.admin)")
+    group.add_argument("-k", "--keyring", type=Path, help="keyring of that user")
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Settings from the flags given, falling back to CEPHGW_* env and defaults."""
+    fields = set(Settings.model_fields)
+    given = {k: v for k, v in vars(args).items() if k in fields and v is not None}
+    return Settings(**given)
+
+
+def _run_with_cluster(
+    args: argparse.Namespace, work: Callable[[CephClient, Settings], Coroutine[Any, Any, int]]
+) -> int:
+    settings = settings_from(args)
+
+    async def main() -> int:
+        async with open_client(settings) as ceph:
+            return await work(ceph, settings)
+
+    return anyio.run(main)
+
+
+# -- keys ---------------------------------------------------------------------------------------
+
+
+def cmd_create_key(args: argparse.Namespace) -> int:
+    async def work(ceph: CephClient, settings: Settings) -> int:
+        store = KeyStore(ceph, settings)
+        secret = await store.create(args.key_name, Role(args.role))
+        print(secret)
+        print(
+            f"key {args.key_name!r} ({args.role}) created; it is shown only this once",
+            file=sys.stderr,
+        )
+        return 0
+
+    return _run_with_cluster(args, work)
+
+
+def cmd_list_keys(args: argparse.Namespace) -> int:
+    async def work(ceph: CephClient, settings: Settings) -> int:
+        store = KeyStore(ceph, settings)
+        await store.refresh()
+        rows = [("NAME", "ROLE", "CREATED", "KIND")]
+        for key in store.list():
+            kind = "legacy (mgr restful)" if key.legacy else "cephgw"
+            rows.append((key.name, key.role.value, key.created or "-", kind))
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        for row in rows:
+            print("  ".join(c.ljust(w) for c, w in zip(row[:3], widths, strict=True)), row[3])
+        return 0
+
+    return _run_with_cluster(args, work)
+
+
+def cmd_delete_key(args: argparse.Namespace) -> int:
+    async def work(ceph: CephClient, settings: Settings) -> int:
+        await KeyStore(ceph, settings).delete(args.key_name)
+        print(f"key {args.key_name!r} deleted", file=sys.stderr)
+        return 0
+
+    return _run_with_cluster(args, work)
+
+
+# -- certificates -------------------------------------------------------------------------------
+
+
+def cmd_create_self_signed_cert(args: argparse.Namespace) -> int:
+    async def work(ceph: CephClient, settings: Settings) -> int:
+        cert_pem, key_pem = make_self_signed_cert(args.hostname, args.key_type)
+        where = await restful_config.put_certificate(ceph, args.mgr_name, cert_pem, key_pem)
+        print(f"self-signed {args.key_type} certificate stored in config-key {where}")
+        return 0
+
+    return _run_with_cluster(args, work)
+
+
+# -- serve --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServePlan:
+    """Where and how to listen, resolved before the server starts."""
+
+    addr: str
+    port: int
+    cert_pem: str | None
+    key_pem: str | None
+
+
+async def resolve_serve_plan(settings: Settings) -> ServePlan:
+    """Flag > env > the cluster's restful module settings > defaults; TLS from files or cluster."""
+    needs_cluster_cert = not settings.insecure_http and settings.cert_file is None
+    addr, port = settings.addr, settings.port
+    cert: tuple[str, str] | None = None
+    if settings.cert_file is not None and settings.key_file is not None:
+        cert = settings.cert_file.read_text(), settings.key_file.read_text()
+    if needs_cluster_cert or addr is None or port is None:
+        ceph = CephClient(settings)
+        while True:
+            try:
+                await ceph.aconnect()
+                break
+            except ClusterUnavailable as exc:
+                if not needs_cluster_cert:
+                    # The address has defaults; serve now and answer 503 until the cluster is up.
+                    log.warning("%s; using default listen address", exc.message)
+                    break
+                log.warning(
+                    "%s; the TLS certificate is in the cluster, waiting for it", exc.message
+                )
+                await anyio.sleep(settings.reconnect_interval)
+        try:
+            if ceph.connected:
+                cluster_addr, cluster_port = await restful_config.get_listen_address(
+                    ceph, settings.mgr_name
+                )
+                addr = addr or cluster_addr
+                port = port or cluster_port
+                if needs_cluster_cert:
+                    cert = await restful_config.get_certificate(ceph, settings.mgr_name)
+        finally:
+            ceph.close()
+    if not settings.insecure_http and cert is None:
+        raise UsageError(
+            "no TLS certificate: none in config-key mgr/restful/crt "
+            f"{'or mgr/restful/' + settings.mgr_name + '/crt ' if settings.mgr_name else ''}"
+            "- make one with `cephgw create-self-signed-cert`, pass --cert-file/--key-file, "
+            "or use --insecure-http behind a TLS proxy"
+        )
+    return ServePlan(
+        addr=addr or DEFAULT_ADDR,
+        port=port or DEFAULT_PORT,
+        cert_pem=cert[0] if cert else None,
+        key_pem=cert[1] if cert else None,
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    settings = settings_from(args)
+    if (settings.cert_file is None) != (settings.key_file is None):
+        raise UsageError("--cert-file and --key-file go together")
+    plan = anyio.run(resolve_serve_plan, settings)
+    if settings.insecure_http:
+        log.warning("serving plain HTTP (--insecure-http): keys cross the network in clear")
+    with tempfile.TemporaryDirectory(prefix="cephgw-tls-") as tls_dir:
+        ssl: dict[str, str] = {}
+        if plan.cert_pem and plan.key_pem:
+            # uvicorn takes file names only; the directory is private to this process.
+            os.chmod(tls_dir, 0o700)
+            crt_file, key_file = Path(tls_dir, "crt.pem"), Path(tls_dir, "key.pem")
+            crt_file.write_text(plan.cert_pem)
+            key_file.touch(mode=0o600)
+            key_file.write_text(plan.key_pem)
+            ssl = {"ssl_certfile": str(crt_file), "ssl_keyfile": str(key_file)}
+        scheme = "http" if settings.insecure_http else "https"
+        log.info("serving on %s://%s:%d", scheme, plan.addr, plan.port)
+        uvicorn.run(
+            create_app(settings),
+            host=plan.addr,
+            port=plan.port,
+            log_level=settings.log_level.lower(),
+            timeout_graceful_shutdown=10,
+            **ssl,  # type: ignore[arg-type]
+        )
+    return 0
+
+
+# -- wiring -------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cephgw",
+        description="HTTPS gateway serving the Ceph manager restful module's REST API.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser(
+        "serve",
+        help="serve the API",
+        description="Serve the API over HTTPS. Listen address and port: flag > CEPHGW_ADDR/"
+        "CEPHGW_PORT > the cluster's mgr/restful/server_addr|server_port > :: and 8003. "
+        "Certificate: --cert-file/--key-file, else config-key mgr/restful/<mgr>/crt|key, "
+        "then mgr/restful/crt|key.",
+    )
+    _add_cluster_options(serve)
+    serve.add_argument("--addr", help="listen address")
+    serve.add_argument("--port", type=int, help="listen port")
+    serve.add_argument("--cert-file", type=Path, help="PEM certificate (with --key-file)")
+    serve.add_argument("--key-file", type=Path, help="PEM private key")
+    serve.add_argument(
+        "--mgr-name", help="the mgr this runs beside: selects mgr/restful/<name>/... settings"
+    )
+    serve.add_argument(
+        "--insecure-http",
+        action="store_true",
+        default=None,
+        help="serve plain HTTP, only behind a TLS-terminating proxy",
+    )
+    serve.add_argument(
+        "--no-legacy-keys",
+        dest="legacy_keys",
+        action="store_false",
+        default=None,
+        help="refuse the restful module's plaintext keys (mgr/restful/keys/*)",
+    )
+    serve.set_defaults(func=cmd_serve)
+
+    create_key = sub.add_parser(
+        "create-key", help="create an API key", description="Create an API key; prints it once."
+    )
+    _add_cluster_options(create_key)
+    create_key.add_argument("key_name", metavar="NAME", help="key name (the HTTP Basic user)")
+    create_key.add_argument(
+        "--role", choices=[r.value for r in Role], default=Role.ADMIN.value, help="default: admin"
+    )
+    create_key.set_defaults(func=cmd_create_key)
+
+    list_keys = sub.add_parser(
+        "list-keys",
+        help="list API keys",
+        description="List key names, roles and creation times (never a secret or a hash).",
+    )
+    _add_cluster_options(list_keys)
+    list_keys.set_defaults(func=cmd_list_keys)
+
+    delete_key = sub.add_parser(
+        "delete-key",
+        help="delete an API key",
+        description="Delete an API key; a running gateway stops accepting it within seconds.",
+    )
+    _add_cluster_options(delete_key)
+    delete_key.add_argument("key_name", metavar="NAME")
+    delete_key.set_defaults(func=cmd_delete_key)
+
+    cert = sub.add_parser(
+        "create-self-signed-cert",
+        help="make and store a self-signed TLS certificate",
+        description="Make a self-signed certificate (SAN: host name, 127.0.0.1, ::1) and store "
+        "it in config-key mgr/restful/crt|key, or mgr/restful/<mgr-name>/crt|key.",
+    )
+    _add_cluster_options(cert)
+    cert.add_argument("--mgr-name", help="store it for this mgr only")
+    cert.add_argument("--hostname", help="certificate host name (default: this host's FQDN)")
+    cert.add_argument("--key-type", choices=["rsa", "ec"], default="rsa", help="default: rsa")
+    cert.set_defaults(func=cmd_create_self_signed_cert)
+
+    dev_cluster.add_arguments(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # One-shot commands print their result alone; only the server logs its progress.
+    logging.basicConfig(
+        level=logging.INFO if args.command == "serve" else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except (UsageError, dev_cluster.MissingCephBinaries) as exc:
+        print(f"cephgw: {exc}", file=sys.stderr)
+        return 2
+    except GatewayError as exc:
+        print(f"cephgw: {exc.message}", file=sys.stderr)
+        return 1
+    except (dev_cluster.DevClusterError, OSError) as exc:
+        print(f"cephgw: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,273 @@
+"""The `cephgw` command as a user runs it: keys, certificates and `serve` over real TLS."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography import x509
+
+from app.auth import KEY_PREFIX
+from cli.dev_cluster import DevCluster
+from tests.integration.conftest import ceph_cli
+
+pytestmark = pytest.mark.integration
+
+CEPHGW = str(Path(sys.executable).with_name("cephgw"))
+
+
+def cephgw(
+    cluster: DevCluster, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed console script; cluster options through CEPH_CONF, as a user might."""
+    full_env = {**os.environ, "CEPH_CONF": str(cluster.conf), **(env or {})}
+    return subprocess.run(
+        [CEPHGW, *args, "--keyring", str(cluster.keyring)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serving(
+    cluster: DevCluster, *args: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            CEPHGW,
+            "serve",
+            "--conf",
+            str(cluster.conf),
+            "--keyring",
+            str(cluster.keyring),
+            "--addr",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, proc.communicate()[0]
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "serve never listened"
+                time.sleep(0.2)
+        yield proc, port
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_create_list_delete_key(cluster: DevCluster) -> None:
+    cephgw(cluster, "delete-key", "cli-key")  # left over by an interrupted run on a reused cluster
+    created = cephgw(cluster, "create-key", "cli-key", "--role", "read-only")
+    assert created.returncode == 0, created.stderr
+    secret = created.stdout.strip()
+    assert len(secret) >= 22  # 22 URL-safe characters carry at least 128 bits
+    assert "shown only this once" in created.stderr
+
+    again = cephgw(cluster, "create-key", "cli-key")
+    assert again.returncode == 1
+    assert again.stderr.strip() == "cephgw: key 'cli-key' already exists; delete it first"
+
+    listed = cephgw(cluster, "list-keys")
+    assert listed.returncode == 0, listed.stderr
+    line = next(x for x in listed.stdout.splitlines() if x.startswith("cli-key "))
+    assert "read-only" in line
+    assert secret not in listed.stdout
+    assert "$argon2" not in listed.stdout
+
+    deleted = cephgw(cluster, "delete-key", "cli-key")
+    assert deleted.returncode == 0, deleted.stderr
+    assert "cli-key " not in cephgw(cluster, "list-keys").stdout
+    gone = cephgw(cluster, "delete-key", "cli-key")
+    assert gone.returncode == 1
+    assert gone.stderr.strip() == "cephgw: no key named 'cli-key'"
+
+
+def test_bad_key_name_is_one_line_error(cluster: DevCluster) -> None:
+    r = cephgw(cluster, "create-key", "bad name/with slash")
+    assert r.returncode == 1
+    assert r.stderr.startswith("cephgw: invalid key name")
+    assert "Traceback" not in r.stderr
+
+
+def test_unreachable_cluster_is_one_line_error(cluster: DevCluster, tmp_path: Path) -> None:
+    conf = tmp_path / "dead.conf"
+    conf.write_text(f"[global]\nmon host = 127.0.0.1:{free_port()}\n")
+    r = subprocess.run(
+        [CEPHGW, "list-keys", "--conf", str(conf), "--keyring", str(cluster.keyring)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "CEPHGW_CONNECT_TIMEOUT": "2"},
+        check=False,
+    )
+    assert r.returncode == 1
+    assert r.stderr.strip().startswith("cephgw: cannot connect to the cluster as client.admin")
+    assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["serve", "create-key", "list-keys", "delete-key", "create-self-signed-cert", "dev-cluster"],
+)
+def test_every_command_has_help(command: str) -> None:
+    r = subprocess.run([CEPHGW, command, "--help"], capture_output=True, text=True, check=False)
+    assert r.returncode == 0
+    assert "usage: cephgw " + command in r.stdout
+
+
+def test_self_signed_cert_is_stored_with_sans(cluster: DevCluster) -> None:
+    r = cephgw(cluster, "create-self-signed-cert", "--mgr-name", "certtest", "--key-type", "ec")
+    assert r.returncode == 0, r.stderr
+    pem = ceph_cli(cluster, "config-key", "get", "mgr/restful/certtest/crt")
+    cert = x509.load_pem_x509_certificate(pem.encode())
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    ips = {str(ip) for ip in sans.get_values_for_type(x509.IPAddress)}
+    assert ips == {"127.0.0.1", "::1"}
+    assert socket.getfqdn() in sans.get_values_for_type(x509.DNSName)
+    key_pem = ceph_cli(cluster, "config-key", "get", "mgr/restful/certtest/key")
+    assert "PRIVATE KEY" in key_pem
+
+
+def test_serve_uses_the_certificate_from_config_key(
+    cluster: DevCluster, admin_auth: tuple[str, str]
+) -> None:
+    made = cephgw(cluster, "create-self-signed-cert", "--mgr-name", "servetest")
+    assert made.returncode == 0, made.stderr
+    stored = ceph_cli(cluster, "config-key", "get", "mgr/restful/servetest/crt")
+    with serving(cluster, "--mgr-name", "servetest") as (_, port):
+        served = ssl.get_server_certificate(("127.0.0.1", port))
+        assert ssl.PEM_cert_to_DER_cert(served) == ssl.PEM_cert_to_DER_cert(stored)
+        # Trusting only the stored certificate also checks its 127.0.0.1 subject alt name.
+        trust = ssl.create_default_context(cadata=stored)
+        r = httpx.get(f"https://127.0.0.1:{port}/pool", auth=admin_auth, verify=trust)
+        assert r.status_code == 200
+        assert isinstance(r.json(), list)
+        with pytest.raises(httpx.RemoteProtocolError):  # no plain HTTP on a TLS port
+            httpx.get(f"http://127.0.0.1:{port}/pool", auth=admin_auth)
+
+
+def test_serve_without_certificate_names_the_command(cluster: DevCluster) -> None:
+    ceph_cli(cluster, "config-key", "rm", "mgr/restful/crt")
+    ceph_cli(cluster, "config-key", "rm", "mgr/restful/key")
+    r = subprocess.run(
+        [
+            CEPHGW,
+            "serve",
+            "--conf",
+            str(cluster.conf),
+            "--keyring",
+            str(cluster.keyring),
+            "--mgr-name",
+            "nocert",
+            "--port",
+            str(free_port()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert r.returncode == 2
+    assert "cephgw create-self-signed-cert" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_insecure_http_warns_and_serves(cluster: DevCluster, admin_auth: tuple[str, str]) -> None:
+    with serving(cluster, "--insecure-http") as (proc, port):
+        r = httpx.get(f"http://127.0.0.1:{port}/pool", auth=admin_auth)
+        assert r.status_code == 200
+    out = proc.communicate()[0]
+    assert "serving plain HTTP" in out
+
+
+def test_unreachable_cluster_answers_503_and_keeps_running(
+    cluster: DevCluster, tmp_path: Path
+) -> None:
+    conf = tmp_path / "dead.conf"
+    conf.write_text(f"[global]\nmon host = 127.0.0.1:{free_port()}\n")
+    env = {"CEPHGW_CONNECT_TIMEOUT": "1", "CEPHGW_RECONNECT_INTERVAL": "1"}
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            CEPHGW,
+            "serve",
+            "--conf",
+            str(conf),
+            "--keyring",
+            str(cluster.keyring),
+            "--insecure-http",
+            "--addr",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **env},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/pool", auth=("a", "b"), timeout=5)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.communicate()[0]
+                assert time.monotonic() < deadline
+                time.sleep(0.3)
+        assert r.status_code == 503
+        assert "Retry-After" in r.headers
+        assert r.json()["message"].startswith("cluster unavailable: ")
+        assert proc.poll() is None
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=15)[0]
+    assert "Traceback" not in out
+
+
+def test_key_made_by_cli_is_hashed_in_config_key(cluster: DevCluster) -> None:
+    created = cephgw(cluster, "create-key", "hashcheck")
+    assert created.returncode == 0, created.stderr
+    try:
+        stored = ceph_cli(cluster, "config-key", "get", KEY_PREFIX + "hashcheck")
+        assert created.stdout.strip() not in stored
+    finally:
+        cephgw(cluster, "delete-key", "hashcheck")

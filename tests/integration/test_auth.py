@@ -1,0 +1,153 @@
+"""Auth against the real cluster: every way a credential can be missing, wrong or revoked."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.auth import KEY_PREFIX, LEGACY_KEY_PREFIX, Role
+from app.main import create_app
+from app.settings import Settings
+from cli.dev_cluster import DevCluster
+from tests.integration.conftest import ceph_cli, create_key
+
+pytestmark = pytest.mark.integration
+
+
+def _basic(raw: bytes) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+
+def _assert_401(response_status: int, body: dict[str, object], headers: dict[str, str]) -> None:
+    assert response_status == 401
+    assert isinstance(body.get("message"), str)
+    assert body["message"]
+    assert headers["www-authenticate"].startswith('Basic realm="')
+
+
+def test_no_credentials_is_401_with_challenge(client: TestClient) -> None:
+    r = client.get("/pool")
+    _assert_401(r.status_code, r.json(), dict(r.headers))
+    assert "Authentication required" in r.json()["message"]
+
+
+def test_unknown_key_name_is_401(client: TestClient) -> None:
+    r = client.get("/pool", auth=("nobody-has-this-name", "whatever"))
+    _assert_401(r.status_code, r.json(), dict(r.headers))
+
+
+def test_wrong_key_is_401(client: TestClient, admin_auth: tuple[str, str]) -> None:
+    r = client.get("/pool", auth=(admin_auth[0], admin_auth[1] + "x"))
+    _assert_401(r.status_code, r.json(), dict(r.headers))
+
+
+def test_right_key_is_200(client: TestClient, admin_auth: tuple[str, str]) -> None:
+    r = client.get("/pool", auth=admin_auth)
+    assert r.status_code == 200
+    assert isinstance(r.json(), list)
+
+
+def test_read_only_key_may_get(client: TestClient, read_only_auth: tuple[str, str]) -> None:
+    r = client.get("/pool", auth=read_only_auth)
+    assert r.status_code == 200
+    assert isinstance(r.json(), list)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        _basic("ünïcödé:pässwörd".encode()),
+        _basic(b"\xff\xfe:\xff"),
+        {"Authorization": "Basic not-base64!!"},
+        _basic(b"no-colon-at-all"),
+        {"Authorization": "Bearer abc"},
+    ],
+    ids=["utf8", "not-utf8", "not-base64", "no-colon", "other-scheme"],
+)
+def test_malformed_or_foreign_credentials_are_401_not_500(
+    client: TestClient, header: dict[str, str]
+) -> None:
+    r = client.get("/pool", headers=header)
+    _assert_401(r.status_code, r.json(), dict(r.headers))
+
+
+def test_legacy_module_key_with_colon_is_accepted_as_admin(
+    client: TestClient, cluster: DevCluster
+) -> None:
+    # The module split on every ':' so such a key never worked there; here it does.
+    secret = "legacy:key:with:colons"
+    ceph_cli(cluster, "config-key", "set", LEGACY_KEY_PREFIX + "legacy-colon", secret)
+    try:
+        deadline = time.monotonic() + 5
+        while (r := client.get("/pool", auth=("legacy-colon", secret))).status_code != 200:
+            assert time.monotonic() < deadline, r.text
+            time.sleep(0.2)
+        wrong = client.get("/pool", auth=("legacy-colon", "legacy:key"))
+        assert wrong.status_code == 401
+    finally:
+        ceph_cli(cluster, "config-key", "rm", LEGACY_KEY_PREFIX + "legacy-colon")
+
+
+@pytest.fixture
+def strict_client(settings: Settings) -> Iterator[TestClient]:
+    """A gateway started with --no-legacy-keys."""
+    strict = settings.model_copy(update={"legacy_keys": False})
+    with TestClient(create_app(strict)) as test_client:
+        yield test_client
+
+
+def test_legacy_keys_can_be_refused(
+    strict_client: TestClient, cluster: DevCluster, admin_auth: tuple[str, str]
+) -> None:
+    ceph_cli(cluster, "config-key", "set", LEGACY_KEY_PREFIX + "legacy-off", "plainsecret")
+    try:
+        deadline = time.monotonic() + 10
+        while strict_client.get("/pool", auth=admin_auth).status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        r = strict_client.get("/pool", auth=("legacy-off", "plainsecret"))
+        assert r.status_code == 401
+    finally:
+        ceph_cli(cluster, "config-key", "rm", LEGACY_KEY_PREFIX + "legacy-off")
+
+
+def test_deleted_key_stops_working_within_5_s(
+    client: TestClient, settings: Settings, cluster: DevCluster
+) -> None:
+    secret = create_key(settings, "short-lived", Role.READ_ONLY)
+    deadline = time.monotonic() + 5
+    while client.get("/pool", auth=("short-lived", secret)).status_code != 200:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    # Warm the verification cache, then delete behind the gateway's back.
+    assert client.get("/pool", auth=("short-lived", secret)).status_code == 200
+    ceph_cli(cluster, "config-key", "rm", KEY_PREFIX + "short-lived")
+    deleted_at = time.monotonic()
+    while client.get("/pool", auth=("short-lived", secret)).status_code == 200:
+        assert time.monotonic() - deleted_at < 5, "a deleted key still works after 5 s"
+        time.sleep(0.1)
+
+
+def test_replaced_key_old_secret_stops_working(client: TestClient, settings: Settings) -> None:
+    old = create_key(settings, "rotated", Role.ADMIN)
+    deadline = time.monotonic() + 5
+    while client.get("/pool", auth=("rotated", old)).status_code != 200:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    new = create_key(settings, "rotated", Role.ADMIN)  # deletes and re-creates
+    replaced_at = time.monotonic()
+    while client.get("/pool", auth=("rotated", old)).status_code == 200:
+        assert time.monotonic() - replaced_at < 5, "a replaced key still works after 5 s"
+        time.sleep(0.1)
+    assert client.get("/pool", auth=("rotated", new)).status_code == 200
+
+
+def test_keys_are_stored_hashed(cluster: DevCluster, admin_auth: tuple[str, str]) -> None:
+    stored = ceph_cli(cluster, "config-key", "get", KEY_PREFIX + admin_auth[0])
+    assert admin_auth[1] not in stored
+    assert '"hash": "$argon2id$' in stored
+    assert '"role": "admin"' in stored
