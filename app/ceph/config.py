@@ -1,0 +1,61 @@
+"""Ceph calls and pure shaping for /config: the active mgr's options and the OSD map flags."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from app.ceph.client import CephClient
+from app.ceph.pool import osd_dump
+from app.errors import ClusterUnavailable, NotFound
+
+
+def osd_flags(flags: str) -> list[str]:
+    """The OSD map's `flags` string as the module lists it.
+
+    `pause` sets both pauserd and pausewr, which the map prints side by side (bit order);
+    the module shows the one flag a client can set. Like the module, no flags gives `[""]`.
+    """
+    return flags.replace("pauserd,pausewr", "pause").split(",")
+
+
+def active_mgr_name(mgr_stat: Mapping[str, Any]) -> str:
+    """The active mgr's name from `mgr stat`; 503 when there is none (nothing to ask)."""
+    # `available` may be false while a new active mgr loads its modules; its admin commands,
+    # `config show` among them, answer already, so only a missing name is fatal.
+    name = mgr_stat.get("active_name") or ""
+    if not name:
+        raise ClusterUnavailable("no active mgr: its configuration cannot be read")
+    return str(name)
+
+
+def config_option(config: Mapping[str, str], key: str) -> str:
+    """One option of a `config show` dict; 404 for an unknown option (the module: `null`)."""
+    try:
+        return config[key]
+    except KeyError:
+        raise NotFound(f'Failed to identify the configuration option "{key}"') from None
+
+
+async def cluster_config(ceph: CephClient) -> dict[str, str]:
+    """The active mgr's own configuration (every option as a string, plus name and cluster).
+
+    The module served its mgr's in-memory config; `config show` told to that same mgr
+    returns the identical dict, with metavariables ($name, $id...) already expanded.
+    """
+    mgr_stat = await ceph.mon_json({"prefix": "mgr stat"})
+    config: dict[str, str] = await ceph.mgr_json(
+        {"prefix": "config show"}, target=active_mgr_name(mgr_stat)
+    )
+    return config
+
+
+async def get_cluster_config_option(ceph: CephClient, key: str) -> str:
+    """One option of the active mgr's configuration; 404 when there is no such option."""
+    return config_option(await cluster_config(ceph), key)
+
+
+async def list_osd_flags(ceph: CephClient) -> list[str]:
+    """The OSD map flags."""
+    dump = await osd_dump(ceph)
+    return osd_flags(dump.get("flags", ""))

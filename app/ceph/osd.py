@@ -1,0 +1,210 @@
+"""Ceph calls and pure shaping for OSDs.
+
+/osd joins four mon commands the way the module joins the mgr's maps: `osd dump` (the OSDs,
+the pools), `osd crush dump` (which pools can reach each OSD), `osd tree` (reweight) and
+`osd metadata` (the host name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+from app.ceph.client import CephClient
+from app.ceph.crush import crush_dump, crush_rule_osds
+from app.ceph.pool import osd_dump
+from app.ceph.shaping import as_float
+from app.errors import NotFound
+
+# The commands the module lets a client run on an up OSD (POST /osd/<id>/command).
+OSD_IMPLEMENTED_COMMANDS = ("scrub", "deep-scrub", "repair")
+
+
+@dataclass(frozen=True)
+class OsdMaps:
+    """The four answers /osd is built from."""
+
+    dump: dict[str, Any]
+    crush: dict[str, Any]
+    tree: dict[str, Any]
+    metadata: list[dict[str, Any]]
+
+
+def valid_commands(osd: Mapping[str, Any]) -> list[str]:
+    """The commands one may run on `osd`: all of them when it is up, none when down."""
+    return list(OSD_IMPLEMENTED_COMMANDS) if osd.get("up") else []
+
+
+def rule_fits_pool(rule: Mapping[str, Any], pool: Mapping[str, Any]) -> bool:
+    """Whether `rule` is the one placing `pool`: same id, and the pool size in its range.
+
+    Quincy (17) and later drop `min_size`/`max_size` from rules; a missing bound matches.
+    """
+    if rule.get("rule_id") != pool.get("crush_rule"):
+        return False
+    size = pool.get("size")
+    if size is None:
+        return True
+    min_size = rule.get("min_size")
+    max_size = rule.get("max_size")
+    return (min_size is None or min_size <= size) and (max_size is None or size <= max_size)
+
+
+def pool_osds(
+    pool: Mapping[str, Any],
+    rules: Sequence[Mapping[str, Any]],
+    buckets: Sequence[Mapping[str, Any]],
+) -> set[int]:
+    """The OSDs `pool`'s rule can reach; empty when no rule fits (the module crashes there)."""
+    osds: set[int] = set()
+    for rule in rules:
+        if rule_fits_pool(rule, pool):
+            # The module keeps the last fitting rule; rule ids are unique, so there is one.
+            osds = crush_rule_osds(rule, buckets)
+    return osds
+
+
+def osd_pools(dump: Mapping[str, Any], crush: Mapping[str, Any]) -> dict[int, list[int]]:
+    """Each OSD id of the map → the ids of the pools that can reach it, in pool order."""
+    pools_by_osd: dict[int, list[int]] = {osd["osd"]: [] for osd in dump.get("osds", [])}
+    rules = crush.get("rules", [])
+    buckets = crush.get("buckets", [])
+    for pool in dump.get("pools", []):
+        for osd_id in sorted(pool_osds(pool, rules, buckets)):
+            # An OSD in the CRUSH map but not in the OSD map has no entry to show.
+            if osd_id in pools_by_osd:
+                pools_by_osd[osd_id].append(pool["pool"])
+    return pools_by_osd
+
+
+def reweights(tree: Mapping[str, Any]) -> dict[int, float]:
+    """OSD id → reweight from `osd tree` nodes, forced to float (librados prints `1`)."""
+    return {
+        node["id"]: as_float(node["reweight"])
+        for node in tree.get("nodes", [])
+        if node.get("id", -1) >= 0 and "reweight" in node
+    }
+
+
+def hostnames(metadata: Sequence[Mapping[str, Any]]) -> dict[int, str]:
+    """OSD id → host name from `osd metadata` (a list; the mgr keys it by str(id))."""
+    return {m["id"]: m["hostname"] for m in metadata if "id" in m and "hostname" in m}
+
+
+def shape_osd(
+    osd: Mapping[str, Any], pools: list[int], reweight: float, server: str | None
+) -> dict[str, Any]:
+    """One `osd dump` OSD as the module shows it."""
+    shaped = dict(osd)
+    # C++ doubles: librados JSON prints an integral one as an int, the module as a float.
+    for key in ("weight", "primary_affinity"):
+        if key in shaped:
+            shaped[key] = as_float(shaped[key])
+    shaped["pools"] = pools
+    shaped["server"] = server
+    shaped["reweight"] = as_float(reweight)
+    shaped["valid_commands"] = valid_commands(osd)
+    return shaped
+
+
+def shape_osds(
+    dump: Mapping[str, Any],
+    crush: Mapping[str, Any],
+    tree: Mapping[str, Any],
+    metadata: Sequence[Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    """The module's /osd from the four answers, OSDs in map order."""
+    pools_by_osd = osd_pools(dump, crush)
+    reweight_by_osd = reweights(tree)
+    host_by_osd = hostnames(metadata)
+    return [
+        shape_osd(
+            osd,
+            pools_by_osd.get(osd["osd"], []),
+            # An OSD only in the tree's `stray` list has no node: the module shows 0.0.
+            reweight_by_osd.get(osd["osd"], 0.0),
+            host_by_osd.get(osd["osd"]),
+        )
+        for osd in dump.get("osds", [])
+    ]
+
+
+def filter_by_pool(osds: list[dict[str, Any]], pool_id: int) -> list[dict[str, Any]]:
+    """The OSDs pool `pool_id` can reach (none for an unknown pool)."""
+    return [osd for osd in osds if pool_id in osd["pools"]]
+
+
+def not_found(osd_id: int) -> NotFound:
+    return NotFound(f'Failed to identify the OSD id "{osd_id}"')
+
+
+def find_osd(osds: Sequence[Mapping[str, Any]], osd_id: int) -> Mapping[str, Any]:
+    """The entry of `osd_id` in a list of OSDs (`osd dump` or shaped); 404 when absent."""
+    for osd in osds:
+        if osd.get("osd") == osd_id:
+            return osd
+    raise not_found(osd_id)
+
+
+def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first real exception in a (nested) task-group exception group."""
+    error: BaseException = group
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
+
+
+async def read_osd_maps(ceph: CephClient) -> OsdMaps:
+    """The four answers, read concurrently; `osd tree` at the epoch of `osd dump`.
+
+    Pinning the tree to the dump's epoch keeps reweight consistent with up/in. The CRUSH
+    dump and the metadata take no epoch: they are read alongside, in the same round trip.
+    """
+    results: dict[str, Any] = {}
+
+    async def dump_then_tree() -> None:
+        dump = await osd_dump(ceph)
+        results["dump"] = dump
+        results["tree"] = await ceph.mon_json({"prefix": "osd tree", "epoch": dump["epoch"]})
+
+    async def read_crush() -> None:
+        results["crush"] = await crush_dump(ceph)
+
+    async def read_metadata() -> None:
+        results["metadata"] = await ceph.mon_json({"prefix": "osd metadata"})
+
+    try:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(dump_then_tree)
+            tasks.start_soon(read_crush)
+            tasks.start_soon(read_metadata)
+    except BaseExceptionGroup as group:
+        # The task group wraps failures; the app maps a bare CephError to its HTTP status.
+        raise _first_error(group) from group
+    return OsdMaps(
+        dump=results["dump"],
+        crush=results["crush"],
+        tree=results["tree"],
+        metadata=results["metadata"] or [],
+    )
+
+
+async def list_osds(ceph: CephClient, pool_id: int | None = None) -> list[dict[str, Any]]:
+    """Every OSD in map order; with `pool_id`, only those that pool can reach."""
+    maps = await read_osd_maps(ceph)
+    osds = shape_osds(maps.dump, maps.crush, maps.tree, maps.metadata)
+    return osds if pool_id is None else filter_by_pool(osds, pool_id)
+
+
+async def get_osd(ceph: CephClient, osd_id: int) -> dict[str, Any]:
+    """One OSD by id; 404 when there is none."""
+    return dict(find_osd(await list_osds(ceph), osd_id))
+
+
+async def list_osd_commands(ceph: CephClient, osd_id: int) -> list[str]:
+    """The commands one may run on the OSD now; only `osd dump` is needed for that."""
+    dump = await osd_dump(ceph)
+    return valid_commands(find_osd(dump.get("osds", []), osd_id))

@@ -1,0 +1,111 @@
+"""/config shaping: OSD map flags, the active mgr, one option of its configuration."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, cast
+
+import anyio
+import pytest
+
+from app.ceph import config as config_ceph
+from app.ceph.client import CephClient
+from app.ceph.config import active_mgr_name, config_option, osd_flags
+from app.errors import ClusterUnavailable, NotFound
+from app.models.config import ClusterConfig, OsdFlags
+
+SAMPLES = Path(__file__).parent / "samples"
+
+
+def load(name: str) -> Any:
+    return json.loads((SAMPLES / name).read_text())
+
+
+@pytest.mark.parametrize("scenario", ["pacific_3osd", "pacific_mixed"])
+def test_flags_match_the_module(scenario: str) -> None:
+    flags = load(f"osd_dump.{scenario}.json")["flags"]
+    assert osd_flags(flags) == load(f"GET_config_osd.{scenario}.json")
+
+
+def test_pause_replaces_its_two_halves() -> None:
+    assert osd_flags("pauserd,pausewr,noup,sortbitwise") == ["pause", "noup", "sortbitwise"]
+    # Only both together are the `pause` flag a client can set.
+    assert osd_flags("pauserd,sortbitwise") == ["pauserd", "sortbitwise"]
+    assert osd_flags("pausewr") == ["pausewr"]
+
+
+def test_no_flags_is_a_list_with_one_empty_string() -> None:
+    # What the module's "".split(",") gives; kept for compatibility.
+    assert osd_flags("") == [""]
+
+
+def test_flag_model_keeps_the_list() -> None:
+    assert OsdFlags.model_validate([""]).model_dump() == [""]
+
+
+def test_active_mgr_name() -> None:
+    stat = {"epoch": 4, "available": True, "active_name": "x", "num_standby": 0}
+    assert active_mgr_name(stat) == "x"
+    # A mgr still loading its modules answers admin commands already.
+    assert active_mgr_name({**stat, "available": False}) == "x"
+    for no_mgr in ({**stat, "active_name": ""}, {"epoch": 1, "available": False}):
+        with pytest.raises(ClusterUnavailable) as caught:
+            active_mgr_name(no_mgr)
+        assert caught.value.status_code == 503
+
+
+def test_config_option_matches_the_module() -> None:
+    config = load("GET_config_cluster.json")
+    option = config_option(config, "osd_pool_default_size")
+    assert option == load("GET_config_cluster_osd_pool_default_size.json")
+    assert config_option(config, "name") == config["name"]
+
+
+def test_unknown_option_is_404() -> None:
+    # Deliberate difference: the module answers `null` with 200.
+    with pytest.raises(NotFound) as caught:
+        config_option({"a": "1"}, "no_such_option")
+    assert caught.value.status_code == 404
+    assert caught.value.message == 'Failed to identify the configuration option "no_such_option"'
+
+
+def test_cluster_config_model_accepts_every_recorded_option() -> None:
+    config = load("GET_config_cluster.json")
+    assert len(config) > 1000
+    assert ClusterConfig.model_validate(config).model_dump() == config
+
+
+class FakeCeph:
+    """Answers `mgr stat` and the mgr's `config show`, recording where each went."""
+
+    def __init__(self, active_name: str) -> None:
+        self.active_name = active_name
+        self.config = load("GET_config_cluster.json")
+        self.asked: list[tuple[str, str, str | None]] = []
+
+    async def mon_json(self, command: Mapping[str, Any], target: str | None = None) -> Any:
+        self.asked.append(("mon", command["prefix"], target))
+        assert command["prefix"] == "mgr stat"
+        return {"epoch": 9, "available": True, "active_name": self.active_name}
+
+    async def mgr_json(self, command: Mapping[str, Any], target: str | None = None) -> Any:
+        self.asked.append(("mgr", command["prefix"], target))
+        assert command["prefix"] == "config show"
+        return copy.deepcopy(self.config)
+
+
+def test_cluster_config_asks_the_active_mgr() -> None:
+    fake = FakeCeph("y")
+    config = anyio.run(config_ceph.cluster_config, cast(CephClient, fake))
+    assert config == fake.config
+    assert fake.asked == [("mon", "mgr stat", None), ("mgr", "config show", "y")]
+
+
+def test_cluster_config_option_unknown_is_404() -> None:
+    fake = cast(CephClient, FakeCeph("x"))
+    assert anyio.run(config_ceph.get_cluster_config_option, fake, "osd_pool_default_size") == "1"
+    with pytest.raises(NotFound):
+        anyio.run(config_ceph.get_cluster_config_option, fake, "nope")

@@ -1,0 +1,207 @@
+"""The restful module's CRUSH rule walk, checked against recorded Ceph JSON and the module.
+
+Samples `*.pacific_3osd.json` and `*.pacific_mixed.json` were recorded on a Ceph 16.2.15 dev
+cluster: `osd crush dump` etc. with Ceph's CLI and, in the same state, the restful module's
+own answers (`GET_*`). "mixed" adds a host-level rule on the hdd shadow tree (by_host), an
+erasure-coded rule (ecpool), a choose_firstn host → choose_firstn osd rule (two_step) and a
+pool on each, with osd.2 on a second host, down and out, and the pause, noup and noout flags.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter
+
+from app.ceph.crush import crush_rule_osds, shape_crush_rules
+from app.models.crush import CrushRule
+
+SAMPLES = Path(__file__).parent / "samples"
+SCENARIOS = ["pacific_3osd", "pacific_mixed"]
+
+
+def load(name: str) -> Any:
+    return json.loads((SAMPLES / name).read_text())
+
+
+def typed_json(value: Any) -> str:
+    """JSON text that tells 1 from 1.0 and ignores key order, to compare exact types."""
+    return json.dumps(value, sort_keys=True)
+
+
+def bucket(bucket_id: int, name: str, type_name: str, items: list[int]) -> dict[str, Any]:
+    return {
+        "id": bucket_id,
+        "name": name,
+        "type_name": type_name,
+        "items": [{"id": i, "weight": 65536, "pos": n} for n, i in enumerate(items)],
+    }
+
+
+def rule(*steps: dict[str, Any], rule_id: int = 0) -> dict[str, Any]:
+    return {"rule_id": rule_id, "rule_name": f"r{rule_id}", "type": 1, "steps": list(steps)}
+
+
+def take(item: int) -> dict[str, Any]:
+    return {"op": "take", "item": item, "item_name": str(item)}
+
+
+def choose(op: str, type_name: str, num: int = 0) -> dict[str, Any]:
+    return {"op": op, "num": num, "type": type_name}
+
+
+EMIT = {"op": "emit"}
+
+# root default(-1) ─ rack r1(-2) ─ host h1(-3): osd 0, 1
+#                  │              └ host h2(-4): osd 2
+#                  └ rack r2(-5) ─ host h3(-6): osd 3, 4
+# plus a host h4(-7) with osd 5 that hangs off no root, and a class shadow root default~ssd(-8)
+# holding only osd 4 (through h3~ssd(-9)).
+TREE = [
+    bucket(-1, "default", "root", [-2, -5]),
+    bucket(-2, "r1", "rack", [-3, -4]),
+    bucket(-3, "h1", "host", [0, 1]),
+    bucket(-4, "h2", "host", [2]),
+    bucket(-5, "r2", "rack", [-6]),
+    bucket(-6, "h3", "host", [3, 4]),
+    bucket(-7, "h4", "host", [5]),
+    bucket(-8, "default~ssd", "root", [-9]),
+    bucket(-9, "h3~ssd", "host", [4]),
+]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_rules_match_the_module_exactly(scenario: str) -> None:
+    shaped = shape_crush_rules(load(f"osd_crush_dump.{scenario}.json"))
+    assert typed_json(shaped) == typed_json(load(f"GET_crush_rule.{scenario}.json"))
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_model_passes_rules_through_unchanged(scenario: str) -> None:
+    adapter = TypeAdapter(list[CrushRule])
+    shaped = shape_crush_rules(load(f"osd_crush_dump.{scenario}.json"))
+    served = adapter.dump_python(adapter.validate_python(shaped), mode="json", by_alias=True)
+    assert typed_json(served) == typed_json(load(f"GET_crush_rule.{scenario}.json"))
+
+
+def test_mixed_rules_osd_counts() -> None:
+    counts = {
+        r["rule_name"]: r["osd_count"]
+        for r in shape_crush_rules(load("osd_crush_dump.pacific_mixed.json"))
+    }
+    # ecpool is erasure-coded: chooseleaf_indep adds nothing to the module's walk.
+    assert counts == {"replicated_rule": 3, "by_host": 3, "ecpool": 0, "two_step": 3}
+
+
+def test_choose_firstn_osd_takes_every_osd_under_the_root() -> None:
+    assert crush_rule_osds(rule(take(-1), choose("choose_firstn", "osd"), EMIT), TREE) == {
+        0,
+        1,
+        2,
+        3,
+        4,
+    }
+
+
+def test_choose_firstn_host_then_osd_walks_each_host() -> None:
+    steps = (take(-1), choose("choose_firstn", "host"), choose("choose_firstn", "osd", 1), EMIT)
+    assert crush_rule_osds(rule(*steps), TREE) == {0, 1, 2, 3, 4}
+
+
+def test_choose_firstn_on_buckets_then_emit_reaches_nothing() -> None:
+    # The module's walk only counts OSDs; an emit on chosen hosts adds none (its quirk).
+    assert crush_rule_osds(rule(take(-1), choose("choose_firstn", "host"), EMIT), TREE) == set()
+
+
+def test_chooseleaf_firstn_takes_every_leaf_under_each_chosen_bucket() -> None:
+    assert crush_rule_osds(rule(take(-1), choose("chooseleaf_firstn", "rack"), EMIT), TREE) == {
+        0,
+        1,
+        2,
+        3,
+        4,
+    }
+
+
+def test_chooseleaf_firstn_osd_type_yields_the_osds() -> None:
+    assert crush_rule_osds(rule(take(-3), choose("chooseleaf_firstn", "osd"), EMIT), TREE) == {
+        0,
+        1,
+    }
+
+
+def test_take_of_a_subtree_stays_inside_it() -> None:
+    steps = (take(-5), choose("chooseleaf_firstn", "host"), EMIT)
+    assert crush_rule_osds(rule(*steps), TREE) == {3, 4}
+
+
+def test_take_of_a_class_shadow_root_sees_only_that_class() -> None:
+    steps = (take(-8), choose("chooseleaf_firstn", "host"), EMIT)
+    assert crush_rule_osds(rule(*steps), TREE) == {4}
+
+
+def test_descendant_search_stops_at_the_first_bucket_of_the_type() -> None:
+    # Choosing racks then leaves: the hosts below the racks are not picked as racks.
+    steps = (take(-1), choose("choose_firstn", "rack"), choose("chooseleaf_firstn", "host"), EMIT)
+    assert crush_rule_osds(rule(*steps), TREE) == {0, 1, 2, 3, 4}
+
+
+def test_erasure_coded_rule_reaches_no_osd() -> None:
+    steps = (
+        {"op": "set_chooseleaf_tries", "num": 5},
+        {"op": "set_choose_tries", "num": 100},
+        take(-1),
+        choose("chooseleaf_indep", "host"),
+        EMIT,
+    )
+    assert crush_rule_osds(rule(*steps), TREE) == set()
+    assert shape_crush_rules({"rules": [rule(*steps)], "buckets": TREE})[0]["osd_count"] == 0
+
+
+def test_choose_indep_reaches_no_osd() -> None:
+    assert crush_rule_osds(rule(take(-1), choose("choose_indep", "osd"), EMIT), TREE) == set()
+
+
+def test_several_takes_add_up() -> None:
+    steps = (
+        take(-3),
+        choose("chooseleaf_firstn", "osd"),
+        EMIT,
+        take(-7),
+        choose("chooseleaf_firstn", "osd"),
+        EMIT,
+    )
+    assert crush_rule_osds(rule(*steps), TREE) == {0, 1, 5}
+
+
+def test_malformed_rules_do_not_crash() -> None:
+    # The module raises (HTML 500) on these; an empty set is the honest answer.
+    assert crush_rule_osds(rule(take(-1)), TREE) == set()
+    assert crush_rule_osds(rule(take(-42), choose("choose_firstn", "osd"), EMIT), TREE) == set()
+    assert crush_rule_osds(rule(), TREE) == set()
+    assert crush_rule_osds(rule(take(3), EMIT), TREE) == {3}
+
+
+def test_rules_without_pacific_only_fields_pass_through() -> None:
+    # Quincy and later dump rules without ruleset, min_size and max_size.
+    crush = load("osd_crush_dump.pacific_3osd.json")
+    for r in crush["rules"]:
+        for key in ("ruleset", "min_size", "max_size"):
+            del r[key]
+    shaped = shape_crush_rules(crush)
+    assert [sorted(r) for r in shaped] == [
+        ["osd_count", "rule_id", "rule_name", "steps", "type"] for _ in crush["rules"]
+    ]
+    assert shaped[0]["osd_count"] == 3
+    served = TypeAdapter(list[CrushRule]).validate_python(shaped)
+    assert "min_size" not in served[0].model_dump(mode="json")
+
+
+def test_shaping_does_not_modify_the_dump() -> None:
+    crush = load("osd_crush_dump.pacific_3osd.json")
+    before = typed_json(crush)
+    shape_crush_rules(crush)
+    assert typed_json(crush) == before

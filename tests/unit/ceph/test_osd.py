@@ -1,0 +1,330 @@
+"""Shaping of /osd from recorded Ceph JSON, compared with the module's answers in that state.
+
+The samples are described in test_crush.py. In the "mixed" one osd.1 has reweight 0.85 and
+primary affinity 0.5, and osd.2 is down and out (weight and reweight 0).
+"""
+
+from __future__ import annotations
+
+import copy
+import errno
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, cast
+
+import anyio
+import anyio.lowlevel
+import pytest
+from pydantic import TypeAdapter
+
+from app.ceph import osd as osd_ceph
+from app.ceph.client import CephClient
+from app.ceph.osd import (
+    filter_by_pool,
+    find_osd,
+    hostnames,
+    osd_pools,
+    pool_osds,
+    reweights,
+    rule_fits_pool,
+    shape_osd,
+    shape_osds,
+    valid_commands,
+)
+from app.errors import CephError, NotFound
+from app.models.osd import Osd
+
+SAMPLES = Path(__file__).parent / "samples"
+SCENARIOS = ["pacific_3osd", "pacific_mixed"]
+ALL_COMMANDS = ["scrub", "deep-scrub", "repair"]
+
+
+def load(name: str) -> Any:
+    return json.loads((SAMPLES / name).read_text())
+
+
+def typed_json(value: Any) -> str:
+    """JSON text that tells 1 from 1.0 and ignores key order, to compare exact types."""
+    return json.dumps(value, sort_keys=True)
+
+
+def recorded(scenario: str) -> tuple[Any, Any, Any, Any]:
+    return (
+        load(f"osd_dump.{scenario}.json"),
+        load(f"osd_crush_dump.{scenario}.json"),
+        load(f"osd_tree.{scenario}.json"),
+        load(f"osd_metadata.{scenario}.json"),
+    )
+
+
+def served(osds: list[dict[str, Any]]) -> Any:
+    """What FastAPI sends for `osds` with response_model=list[Osd]."""
+    adapter = TypeAdapter(list[Osd])
+    return adapter.dump_python(adapter.validate_python(osds), mode="json", by_alias=True)
+
+
+# -- against the module ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_osds_match_the_module_exactly(scenario: str) -> None:
+    osds = shape_osds(*recorded(scenario))
+    assert typed_json(osds) == typed_json(load(f"GET_osd.{scenario}.json"))
+    # The response model must not coerce anything (int up/in, float weights, null server).
+    assert typed_json(served(osds)) == typed_json(load(f"GET_osd.{scenario}.json"))
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_one_osd_matches_the_module(scenario: str) -> None:
+    osds = shape_osds(*recorded(scenario))
+    assert typed_json(find_osd(osds, 0)) == typed_json(load(f"GET_osd_0.{scenario}.json"))
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_pool_filter_matches_the_module(scenario: str) -> None:
+    osds = filter_by_pool(shape_osds(*recorded(scenario)), 1)
+    assert typed_json(osds) == typed_json(load(f"GET_osd_query_pool_1.{scenario}.json"))
+
+
+def test_mixed_scenario_facts() -> None:
+    by_id = {o["osd"]: o for o in shape_osds(*recorded("pacific_mixed"))}
+    # Pools 1 (replicated_rule), 3 (by_host) and 4 (two_step) reach every OSD; pool 2 is the
+    # erasure-coded one, whose rule the module's walk never resolves.
+    assert [by_id[i]["pools"] for i in (0, 1, 2)] == [[1, 3, 4]] * 3
+    assert by_id[1]["reweight"] == pytest.approx(0.85, abs=1e-4)
+    assert by_id[1]["primary_affinity"] == 0.5
+    assert (by_id[2]["up"], by_id[2]["in"], by_id[2]["weight"], by_id[2]["reweight"]) == (
+        0,
+        0,
+        0.0,
+        0.0,
+    )
+    assert isinstance(by_id[2]["reweight"], float)
+    assert by_id[2]["valid_commands"] == []
+    assert by_id[0]["valid_commands"] == ALL_COMMANDS
+
+
+def test_raw_dump_has_the_int_typed_doubles_we_fix() -> None:
+    # Guards the premise of the float forcing: librados prints an integral double as `1`.
+    dump = load("osd_dump.pacific_3osd.json")
+    assert isinstance(dump["osds"][0]["weight"], int)
+    assert isinstance(load("osd_tree.pacific_3osd.json")["nodes"][-1]["reweight"], int)
+    shaped = shape_osds(*recorded("pacific_3osd"))[0]
+    for key in ("weight", "primary_affinity", "reweight"):
+        assert isinstance(shaped[key], float), key
+    for key in ("osd", "up", "in", "up_from"):
+        assert type(shaped[key]) is int, key
+
+
+# -- pieces ------------------------------------------------------------------------------------
+
+
+def test_valid_commands() -> None:
+    assert valid_commands({"up": 1}) == ALL_COMMANDS
+    assert valid_commands({"up": 0}) == []
+    # A fresh list each time: a caller mutating it must not change the next answer.
+    valid_commands({"up": 1}).append("x")
+    assert valid_commands({"up": 1}) == ALL_COMMANDS
+
+
+POOL = {"pool": 1, "crush_rule": 0, "size": 3}
+
+
+def test_rule_fits_pool_by_id_and_size_range() -> None:
+    assert rule_fits_pool({"rule_id": 0, "min_size": 1, "max_size": 10}, POOL)
+    assert rule_fits_pool({"rule_id": 0, "min_size": 3, "max_size": 3}, POOL)
+    assert not rule_fits_pool({"rule_id": 1, "min_size": 1, "max_size": 10}, POOL)
+    assert not rule_fits_pool({"rule_id": 0, "min_size": 4, "max_size": 10}, POOL)
+    assert not rule_fits_pool({"rule_id": 0, "min_size": 1, "max_size": 2}, POOL)
+
+
+def test_rule_fits_pool_without_size_bounds() -> None:
+    # Quincy and later rules carry no min_size/max_size: any size fits.
+    assert rule_fits_pool({"rule_id": 0}, POOL)
+    assert rule_fits_pool({"rule_id": 0, "max_size": 10}, POOL)
+    assert not rule_fits_pool({"rule_id": 0, "min_size": 4}, POOL)
+
+
+def test_pool_without_a_fitting_rule_reaches_no_osd() -> None:
+    crush = load("osd_crush_dump.pacific_3osd.json")
+    too_big = {"pool": 7, "crush_rule": 0, "size": 11}
+    assert pool_osds(too_big, crush["rules"], crush["buckets"]) == set()
+    unknown_rule = {"pool": 8, "crush_rule": 42, "size": 1}
+    assert pool_osds(unknown_rule, crush["rules"], crush["buckets"]) == set()
+
+
+def test_osd_pools_tolerates_a_pool_without_rule() -> None:
+    # The module crashes (HTML 500 on every /osd route); we leave the pool out.
+    dump, crush, _, _ = recorded("pacific_3osd")
+    dump["pools"].append({"pool": 9, "crush_rule": 42, "size": 1})
+    assert osd_pools(dump, crush) == {0: [1], 1: [1], 2: [1]}
+
+
+def test_osd_pools_in_pool_order_and_only_for_osds_in_the_map() -> None:
+    dump, crush, _, _ = recorded("pacific_mixed")
+    dump["osds"] = [o for o in dump["osds"] if o["osd"] != 1]
+    assert osd_pools(dump, crush) == {0: [1, 3, 4], 2: [1, 3, 4]}
+
+
+def test_osd_pools_is_the_same_without_pacific_rule_fields() -> None:
+    dump, crush, _, _ = recorded("pacific_mixed")
+    quincy = copy.deepcopy(crush)
+    for r in quincy["rules"]:
+        for key in ("ruleset", "min_size", "max_size"):
+            r.pop(key)
+    assert osd_pools(dump, quincy) == osd_pools(dump, crush)
+
+
+def test_reweights_are_floats_and_skip_buckets() -> None:
+    tree = {
+        "nodes": [
+            {"id": -1, "type": "root", "children": [0, 1]},
+            {"id": 0, "reweight": 1},
+            {"id": 1, "reweight": 0.84999084472656250},
+        ],
+        "stray": [{"id": 2, "reweight": 1}],
+    }
+    got = reweights(tree)
+    assert got == {0: 1.0, 1: 0.8499908447265625}
+    assert all(type(v) is float for v in got.values())
+
+
+def test_osd_only_in_stray_gets_reweight_zero() -> None:
+    dump, crush, tree, metadata = recorded("pacific_3osd")
+    tree["nodes"] = [n for n in tree["nodes"] if n["id"] != 2]
+    tree["stray"] = [{"id": 2, "reweight": 1}]
+    osd2 = find_osd(shape_osds(dump, crush, tree, metadata), 2)
+    assert osd2["reweight"] == 0.0
+    assert isinstance(osd2["reweight"], float)
+
+
+def test_hostnames_by_int_id() -> None:
+    metadata = load("osd_metadata.pacific_3osd.json")
+    assert hostnames(metadata) == {m["id"]: m["hostname"] for m in metadata}
+    assert hostnames([{"id": 3}, {"hostname": "x"}]) == {}
+
+
+def test_osd_without_metadata_has_null_server() -> None:
+    dump, crush, tree, metadata = recorded("pacific_3osd")
+    metadata = [m for m in metadata if m["id"] != 1]
+    osds = served(shape_osds(dump, crush, tree, metadata))
+    assert [o["server"] for o in osds][1] is None
+    assert "server" in osds[1]
+
+
+def test_shape_osd_forces_doubles_and_keeps_other_fields() -> None:
+    osd = {"osd": 5, "up": 0, "in": 1, "weight": 0, "primary_affinity": 1, "uuid": "u"}
+    shaped = shape_osd(osd, [2], 1, "host")
+    assert typed_json(shaped) == typed_json(
+        {
+            "osd": 5,
+            "up": 0,
+            "in": 1,
+            "weight": 0.0,
+            "primary_affinity": 1.0,
+            "uuid": "u",
+            "pools": [2],
+            "server": "host",
+            "reweight": 1.0,
+            "valid_commands": [],
+        }
+    )
+    # The recorded input is left alone.
+    assert type(osd["weight"]) is int
+
+
+def test_filter_by_pool_zero_and_unknown() -> None:
+    osds = [{"osd": 0, "pools": [0, 1]}, {"osd": 1, "pools": [1]}]
+    assert filter_by_pool(osds, 0) == [osds[0]]
+    assert filter_by_pool(osds, 1) == osds
+    assert filter_by_pool(osds, 99) == []
+
+
+def test_find_osd_unknown_is_404_with_the_module_message() -> None:
+    with pytest.raises(NotFound) as caught:
+        find_osd([{"osd": 0}], 7)
+    assert caught.value.status_code == 404
+    assert caught.value.message == 'Failed to identify the OSD id "7"'
+
+
+# -- the Ceph calls, with a fake client --------------------------------------------------------
+
+
+class FakeCeph:
+    """Answers mon commands from recorded JSON and records what was asked."""
+
+    def __init__(self, scenario: str, fail: str | None = None) -> None:
+        dump, crush, tree, metadata = recorded(scenario)
+        self.answers: dict[str, Any] = {
+            "osd dump": dump,
+            "osd crush dump": crush,
+            "osd tree": tree,
+            "osd metadata": metadata,
+        }
+        self.fail = fail
+        self.asked: list[dict[str, Any]] = []
+
+    async def mon_json(self, command: Mapping[str, Any], target: str | None = None) -> Any:
+        self.asked.append(dict(command))
+        # Yield, so the concurrent reads really interleave.
+        await anyio.lowlevel.checkpoint()
+        prefix = command["prefix"]
+        if prefix == self.fail:
+            raise CephError(errno.ETIMEDOUT, "timed out", prefix)
+        return copy.deepcopy(self.answers[prefix])
+
+
+def run_with(fake: FakeCeph, fn: Any, *args: Any) -> Any:
+    return anyio.run(fn, cast(CephClient, fake), *args)
+
+
+def test_list_osds_asks_four_commands_with_the_dump_epoch() -> None:
+    fake = FakeCeph("pacific_mixed")
+    osds = run_with(fake, osd_ceph.list_osds)
+    assert typed_json(osds) == typed_json(load("GET_osd.pacific_mixed.json"))
+    assert sorted(c["prefix"] for c in fake.asked) == [
+        "osd crush dump",
+        "osd dump",
+        "osd metadata",
+        "osd tree",
+    ]
+    tree_command = next(c for c in fake.asked if c["prefix"] == "osd tree")
+    assert tree_command["epoch"] == fake.answers["osd dump"]["epoch"]
+    asked_order = [c["prefix"] for c in fake.asked]
+    assert asked_order.index("osd dump") < asked_order.index("osd tree")
+
+
+def test_list_osds_with_pool_filter() -> None:
+    assert [o["osd"] for o in run_with(FakeCeph("pacific_mixed"), osd_ceph.list_osds, 3)] == [
+        0,
+        1,
+        2,
+    ]
+    assert run_with(FakeCeph("pacific_mixed"), osd_ceph.list_osds, 2) == []
+    assert run_with(FakeCeph("pacific_mixed"), osd_ceph.list_osds, 0) == []
+
+
+@pytest.mark.parametrize("failing", ["osd dump", "osd tree", "osd crush dump", "osd metadata"])
+def test_a_failing_command_surfaces_as_its_ceph_error(failing: str) -> None:
+    # Not as the task group's ExceptionGroup, which the app would answer with a bare 500.
+    with pytest.raises(CephError) as caught:
+        run_with(FakeCeph("pacific_3osd", fail=failing), osd_ceph.list_osds)
+    assert caught.value.status_code == 504
+
+
+def test_get_osd_and_unknown_id() -> None:
+    osd = run_with(FakeCeph("pacific_3osd"), osd_ceph.get_osd, 0)
+    assert typed_json(osd) == typed_json(load("GET_osd_0.pacific_3osd.json"))
+    with pytest.raises(NotFound):
+        run_with(FakeCeph("pacific_3osd"), osd_ceph.get_osd, 3)
+
+
+def test_osd_commands_need_only_the_dump() -> None:
+    fake = FakeCeph("pacific_mixed")
+    assert run_with(fake, osd_ceph.list_osd_commands, 0) == ALL_COMMANDS
+    assert run_with(fake, osd_ceph.list_osd_commands, 2) == []
+    assert [c["prefix"] for c in fake.asked] == ["osd dump", "osd dump"]
+    with pytest.raises(NotFound) as caught:
+        run_with(fake, osd_ceph.list_osd_commands, 7)
+    assert caught.value.message == 'Failed to identify the OSD id "7"'
