@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.auth import KeyStore
 from app.ceph.client import CephClient
+from app.ceph.perf import PerfSchemaCache
 from app.errors import GatewayError
 from app.models.error import ERROR_RESPONSES, ErrorResponse, ValidationIssue
 from app.routers import ALL_ROUTERS
@@ -71,7 +72,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         keys = KeyStore(ceph, settings)
         async with anyio.create_task_group() as tg:
             tg.start_soon(_connect_then_load_keys, ceph, keys)
-            yield {"ceph": ceph, "keys": keys, "settings": settings}
+            yield {
+                "ceph": ceph,
+                "keys": keys,
+                "settings": settings,
+                "perf_cache": PerfSchemaCache(),
+            }
             tg.cancel_scope.cancel()
         ceph.close()
 

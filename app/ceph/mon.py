@@ -1,0 +1,67 @@
+"""Ceph calls and pure shaping for monitors.
+
+/mon joins two mon commands the way the module joins the mgr's `mon_map`, `mon_status` and
+mon metadata: `quorum_status` (the monmap and the quorum, one consistent snapshot, asked of
+any mon without a target on every release) and `mon metadata` (the host name).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from app.ceph.client import CephClient
+from app.errors import NotFound
+
+
+def mon_hostnames(metadata: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """Mon name → host name from `mon metadata` (a list keyed by `name`).
+
+    A mon whose metadata the mons do not hold yet is listed with its name only: no entry.
+    """
+    return {m["name"]: m["hostname"] for m in metadata if "name" in m and "hostname" in m}
+
+
+def shape_mons(
+    quorum_status: Mapping[str, Any], metadata: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The module's /mon: each monmap entry plus `in_quorum`, `leader` and `server`.
+
+    `leader` is the module's rule, rank == quorum[0] (the lowest rank in quorum), not
+    `quorum_leader_name`: the two can differ under the connectivity election strategy.
+    """
+    quorum: list[int] = list(quorum_status.get("quorum", []))
+    first_in_quorum = quorum[0] if quorum else None
+    hosts = mon_hostnames(metadata)
+    shaped = []
+    for mon in quorum_status.get("monmap", {}).get("mons", []):
+        entry = dict(mon)
+        entry["in_quorum"] = mon["rank"] in quorum
+        # The module crashes (HTML 500) on a mon without metadata; null says "unknown".
+        entry["server"] = hosts.get(mon["name"])
+        entry["leader"] = mon["rank"] == first_in_quorum
+        shaped.append(entry)
+    return shaped
+
+
+def find_mon(mons: Sequence[dict[str, Any]], name: str) -> dict[str, Any]:
+    """The entry of mon `name`; 404 with the module's message when there is none."""
+    matches = [mon for mon in mons if mon.get("name") == name]
+    if len(matches) != 1:
+        raise NotFound(f'Failed to identify the monitor node "{name}"')
+    return matches[0]
+
+
+async def list_mons(ceph: CephClient) -> list[dict[str, Any]]:
+    """Every mon, in monmap (rank) order."""
+    quorum_status, metadata = await asyncio.gather(
+        ceph.mon_json({"prefix": "quorum_status"}),
+        ceph.mon_json({"prefix": "mon metadata"}),
+    )
+    return shape_mons(quorum_status, metadata or [])
+
+
+async def get_mon(ceph: CephClient, name: str) -> dict[str, Any]:
+    """One mon by name; 404 when there is none."""
+    return find_mon(await list_mons(ceph), name)

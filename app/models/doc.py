@@ -1,0 +1,68 @@
+"""Schema of /doc, and the module's endpoint map it answers with."""
+
+from __future__ import annotations
+
+from typing import Final
+
+# path → HTTP method → the lines of that handler's docstring.
+EndpointMap = dict[str, dict[str, list[str]]]
+
+# The restful module's /doc, verbatim: it walks the module's controllers and their
+# docstrings, so it is a fixed description of the module's API that clients may read. It
+# lists every endpoint of that API (`<arg>` for a path parameter), whether this gateway has
+# mounted it yet or not.
+RESTFUL_ENDPOINT_MAP: Final[EndpointMap] = {
+    "/": {
+        "GET": [
+            "Show the basic information for the REST API",
+            "This includes values like api version or auth method",
+        ]
+    },
+    "/config/cluster": {"GET": ["Show all cluster configuration options"]},
+    "/config/cluster/<arg>": {"GET": ["Show specific configuration option"]},
+    "/config/osd": {
+        "GET": ["Show OSD configuration options"],
+        "PATCH": ["Modify OSD configuration options"],
+    },
+    "/crush/rule": {"GET": ["Show crush rules"]},
+    "/doc": {"GET": ["Show documentation information"]},
+    "/mon": {"GET": ["Show the information for all the monitors"]},
+    "/mon/<arg>": {"GET": ["Show the information for the monitor name"]},
+    "/osd": {"GET": ["Show the information for all the OSDs"]},
+    "/osd/<arg>": {
+        "GET": ["Show the information for the OSD id"],
+        "PATCH": ["Modify the state (up, in) of the OSD id or reweight it"],
+    },
+    "/osd/<arg>/command": {
+        "GET": ["Show implemented commands for the OSD id"],
+        "POST": ["Run the implemented command for the OSD id"],
+    },
+    "/perf": {
+        "GET": [
+            "List all the available performance counters",
+            "",
+            "Options:",
+            " - 'daemon' -- filter by daemon, accepts Python regexp",
+        ]
+    },
+    "/pool": {
+        "GET": ["Show the information for all the pools"],
+        "POST": ["Create a new pool", "Requires name and pg_num dict arguments"],
+    },
+    "/pool/<arg>": {
+        "DELETE": ["Remove the pool data for the pool id"],
+        "GET": ["Show the information for the pool id"],
+        "PATCH": ["Modify the information for the pool id"],
+    },
+    "/request": {
+        "DELETE": ["Remove all the finished requests"],
+        "GET": ["List all the available requests"],
+        "POST": ["Pass through method to create any request"],
+    },
+    "/request/<arg>": {
+        "DELETE": ["Remove the request id from the database"],
+        "GET": ["Show the information for the request id"],
+    },
+    "/server": {"GET": ["Show the information for all the servers"]},
+    "/server/<arg>": {"GET": ["Show the information for the server fqdn"]},
+}

@@ -1,0 +1,72 @@
+"""GET /mon and /mon/{name} against a real cluster, checked with Ceph's own CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cli.dev_cluster import DevCluster
+from tests.integration.conftest import ceph_cli_json
+
+pytestmark = pytest.mark.integration
+
+SAMPLES = Path(__file__).parents[2] / "unit" / "ceph" / "samples"
+
+
+def module_keys() -> set[str]:
+    return set(json.loads((SAMPLES / "GET_mon_a.json").read_text()))
+
+
+def expected_mons(cluster: DevCluster) -> list[dict[str, Any]]:
+    """The module's /mon, rebuilt from `ceph mon dump`, `quorum_status` and `mon metadata`."""
+    mons: list[dict[str, Any]] = ceph_cli_json(cluster, "mon", "dump")["mons"]
+    quorum = ceph_cli_json(cluster, "quorum_status")["quorum"]
+    for mon in mons:
+        metadata = ceph_cli_json(cluster, "mon", "metadata", mon["name"])
+        mon["in_quorum"] = mon["rank"] in quorum
+        mon["leader"] = mon["rank"] == quorum[0]
+        mon["server"] = metadata["hostname"]
+    return mons
+
+
+def test_list_mons_matches_the_monmap(
+    client: TestClient, read_only_auth: tuple[str, str], cluster: DevCluster
+) -> None:
+    response = client.get("/mon", auth=read_only_auth)
+    assert response.status_code == 200
+    mons = response.json()
+    assert mons == expected_mons(cluster)
+    assert [m["name"] for m in mons] == ["a"]
+    assert mons[0]["leader"] is True
+    assert mons[0]["in_quorum"] is True
+    # Ceph 16 gives exactly the module's keys; later releases may add some.
+    assert module_keys() <= set(mons[0])
+
+
+def test_get_mon_by_name(
+    client: TestClient, admin_auth: tuple[str, str], cluster: DevCluster
+) -> None:
+    response = client.get("/mon/a", auth=admin_auth)
+    assert response.status_code == 200
+    mon = response.json()
+    assert mon == expected_mons(cluster)[0]
+    assert mon["server"] == ceph_cli_json(cluster, "mon", "metadata", "a")["hostname"]
+    assert module_keys() <= set(mon)
+
+
+def test_unknown_mon_is_404_with_the_module_message(
+    client: TestClient, admin_auth: tuple[str, str]
+) -> None:
+    response = client.get("/mon/zz", auth=admin_auth)
+    assert response.status_code == 404
+    assert response.json() == {"message": 'Failed to identify the monitor node "zz"'}
+
+
+@pytest.mark.parametrize("path", ["/mon", "/mon/a", "/mon/zz"])
+def test_mon_needs_a_key(client: TestClient, admin_auth: tuple[str, str], path: str) -> None:
+    assert client.get(path).status_code == 401
+    assert client.get(path, auth=(admin_auth[0], admin_auth[1] + "x")).status_code == 401
