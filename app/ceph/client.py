@@ -7,11 +7,12 @@ own mon/osd op timeouts set, and turns a non-zero return into a typed `CephError
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -45,6 +46,7 @@ class CephClient:
         self._lock = threading.Lock()
         self._limiter = anyio.CapacityLimiter(settings.ceph_threads)
         self.last_connect_error: str = "not connected yet"
+        self._in_flight: dict[str, asyncio.Future[bytes]] = {}
 
     @property
     def connected(self) -> bool:
@@ -182,15 +184,44 @@ class CephClient:
     async def aosd_command(self, osd_id: int, command: Mapping[str, Any]) -> bytes:
         return await self._run(lambda: self.osd_command(osd_id, command))
 
+    async def _shared(self, key: str, call: Callable[[], Awaitable[bytes]]) -> bytes:
+        # Identical reads already in flight share one librados call: under load, sixteen
+        # clients asking for /osd cost one `osd dump`, and each still gets an answer from a
+        # call that started after its request arrived. Bytes are shared, never parsed objects,
+        # so no caller sees another's changes.
+        pending = self._in_flight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = future
+        try:
+            result = await call()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # marks it retrieved when nobody else was waiting
+            raise
+        else:
+            future.set_result(result)
+            return result
+        finally:
+            del self._in_flight[key]
+
     async def mon_json(self, command: Mapping[str, Any], target: str | None = None) -> Any:
-        """Run a mon command and parse its JSON output."""
-        return _parse(command, await self.amon_command(command, target=target))
+        """Run a read-only mon command and parse its JSON output."""
+        key = f"mon/{target}/{json.dumps(command, sort_keys=True)}"
+        return _parse(
+            command, await self._shared(key, lambda: self.amon_command(command, target=target))
+        )
 
     async def mgr_json(self, command: Mapping[str, Any], target: str | None = None) -> Any:
-        return _parse(command, await self.amgr_command(command, target))
+        """Run a read-only mgr command and parse its JSON output."""
+        key = f"mgr/{target}/{json.dumps(command, sort_keys=True)}"
+        return _parse(command, await self._shared(key, lambda: self.amgr_command(command, target)))
 
     async def osd_json(self, osd_id: int, command: Mapping[str, Any]) -> Any:
-        return _parse(command, await self.aosd_command(osd_id, command))
+        """Tell one OSD a read-only command and parse its JSON output."""
+        key = f"osd/{osd_id}/{json.dumps(command, sort_keys=True)}"
+        return _parse(command, await self._shared(key, lambda: self.aosd_command(osd_id, command)))
 
 
 def _parse(command: Mapping[str, Any], outb: bytes) -> Any:
