@@ -271,3 +271,50 @@ def test_key_made_by_cli_is_hashed_in_config_key(cluster: DevCluster) -> None:
         assert created.stdout.strip() not in stored
     finally:
         cephgw(cluster, "delete-key", "hashcheck")
+
+
+def test_serve_takes_port_from_the_modules_setting_and_flag_wins(
+    cluster: DevCluster, admin_auth: tuple[str, str]
+) -> None:
+    cluster_port = free_port()
+    option = "mgr/restful/porttest/server_port"
+    ceph_cli(cluster, "config", "set", "mgr", option, str(cluster_port))
+    proc = subprocess.Popen(
+        [
+            CEPHGW,
+            "serve",
+            "--conf",
+            str(cluster.conf),
+            "--keyring",
+            str(cluster.keyring),
+            "--mgr-name",
+            "porttest",
+            "--addr",
+            "127.0.0.1",
+            "--insecure-http",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{cluster_port}/pool", auth=admin_auth)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.communicate()[0]
+                assert time.monotonic() < deadline, "serve did not listen on the cluster's port"
+                time.sleep(0.2)
+        assert r.status_code == 200
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=15)
+    # An explicit --port beats the cluster's setting.
+    try:
+        with serving(cluster, "--mgr-name", "porttest", "--insecure-http") as (_, port):
+            assert port != cluster_port
+            assert httpx.get(f"http://127.0.0.1:{port}/pool", auth=admin_auth).status_code == 200
+    finally:
+        ceph_cli(cluster, "config", "rm", "mgr", option)
