@@ -1,0 +1,56 @@
+"""The Ceph client layer under a failing cluster: a frozen mon gives a quick 504, not a hang,
+and the same connection recovers on its own when the mon answers again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+from cli.dev_cluster import DevCluster
+
+pytestmark = pytest.mark.integration
+
+
+@contextmanager
+def frozen_mon(cluster: DevCluster) -> Iterator[None]:
+    """SIGSTOP the mon: it keeps its sockets open but answers nothing, like a hung host."""
+    pid = int((cluster.directory / "run" / "mon.a.pid").read_text().strip())
+    assert str(cluster.conf).encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def test_frozen_mon_is_a_quick_504_then_recovers(
+    settings: Settings, cluster: DevCluster, admin_auth: tuple[str, str]
+) -> None:
+    quick = settings.model_copy(update={"ceph_timeout": 2.0})
+    with TestClient(create_app(quick)) as client:
+        deadline = time.monotonic() + 30
+        while client.get("/pool", auth=admin_auth).status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        with frozen_mon(cluster):
+            started = time.monotonic()
+            r = client.get("/osd", auth=admin_auth)
+            elapsed = time.monotonic() - started
+        assert r.status_code == 504
+        assert r.json()["message"]
+        assert elapsed < 10, f"took {elapsed:.1f} s with a 2 s timeout"
+        # The handle reconnects by itself once the mon answers again.
+        deadline = time.monotonic() + 30
+        while (r := client.get("/osd", auth=admin_auth)).status_code != 200:
+            assert time.monotonic() < deadline, r.text
+            time.sleep(0.5)
+        assert isinstance(r.json(), list)
