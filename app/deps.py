@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from app.auth import Identity, KeyStore, Role, basic_auth, require_role
 from app.ceph.client import CephClient
 from app.errors import Unauthorized
+from app.jobs import JobTable
 from app.settings import Settings
 
 
@@ -27,7 +28,13 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def get_jobs(request: Request) -> JobTable:
+    jobs: JobTable = request.state.jobs
+    return jobs
+
+
 CephDep = Annotated[CephClient, Depends(get_ceph)]
+JobTableDep = Annotated[JobTable, Depends(get_jobs)]
 KeyStoreDep = Annotated[KeyStore, Depends(get_key_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 

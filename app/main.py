@@ -17,6 +17,7 @@ from app.auth import KeyStore
 from app.ceph.client import CephClient
 from app.ceph.perf import PerfSchemaCache
 from app.errors import GatewayError
+from app.jobs import open_job_table
 from app.models.error import ERROR_RESPONSES, ErrorResponse, ValidationIssue
 from app.routers import ALL_ROUTERS
 from app.settings import Settings
@@ -70,13 +71,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
         ceph = CephClient(settings)
         keys = KeyStore(ceph, settings)
-        async with anyio.create_task_group() as tg:
+        # On exit the job table refuses new jobs and lets running ones finish (with a grace).
+        async with open_job_table(ceph, settings) as jobs, anyio.create_task_group() as tg:
             tg.start_soon(_connect_then_load_keys, ceph, keys)
             yield {
                 "ceph": ceph,
                 "keys": keys,
                 "settings": settings,
                 "perf_cache": PerfSchemaCache(),
+                "jobs": jobs,
             }
             tg.cancel_scope.cancel()
         ceph.close()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.ceph.request import DEFAULT_DENIED_COMMANDS, parse_deny_list
 
 
 def _default_conf() -> Path | None:
@@ -87,3 +89,65 @@ class Settings(BaseSettings):
         ),
     )
     log_level: str = Field(default="info", description="Log level of the gateway and uvicorn.")
+    job_wait_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "Seconds a write with ?wait=1 blocks for its job; past it the job is answered "
+            "as it stands, with 202."
+        ),
+    )
+    job_ttl: float = Field(
+        default=3600.0,
+        ge=0,
+        description="Seconds a finished job is kept (for GET /request) after it finished.",
+    )
+    job_max_finished: int = Field(
+        default=10_000,
+        ge=0,
+        description="Finished jobs kept at most; past it the oldest finished go first.",
+    )
+    job_max_output_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=0,
+        description=(
+            "Bytes of command output (outb + outs) the finished jobs may hold together; past "
+            "it the oldest finished jobs go first."
+        ),
+    )
+    job_max_running: int = Field(
+        default=10_000,
+        ge=1,
+        description="Unfinished jobs at most; a write past it is refused with 503.",
+    )
+    job_command_concurrency: int = Field(
+        default=8,
+        ge=1,
+        description=(
+            "Job commands that may run at once (of ceph_threads), so that a burst of writes "
+            "leaves threads for reads; further commands queue."
+        ),
+    )
+    job_shutdown_grace: float = Field(
+        default=10.0,
+        ge=0,
+        description=(
+            "Seconds a shutting-down gateway lets running jobs finish (taking no new ones) "
+            "before it cancels what is left."
+        ),
+    )
+    request_deny: list[str] = Field(
+        default=list(DEFAULT_DENIED_COMMANDS),
+        description=(
+            "Commands POST /request refuses with 403. An entry is a command-prefix glob "
+            "('auth get-or-create*'), optionally followed by arg=PREFIX, which then must "
+            "overlap the argument's value ('config-key get key=cephgw/keys/'; a missing "
+            "argument overlaps everything). Default: the commands that hand out secrets."
+        ),
+    )
+
+    @field_validator("request_deny")
+    @classmethod
+    def _parsable_deny_entries(cls, entries: list[str]) -> list[str]:
+        parse_deny_list(entries)  # a bad entry stops the gateway at start, not at a POST
+        return entries

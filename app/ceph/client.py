@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 
+from app.ceph.request import humanize_command
 from app.errors import CephError, ClusterUnavailable
 from app.settings import Settings
 
@@ -28,13 +29,6 @@ T = TypeVar("T")
 
 # Ceph's own CLI adds this to every command; the module's JSON comes from the same dumps.
 _FORMAT = {"format": "json"}
-
-
-def humanize_command(command: Mapping[str, Any]) -> str:
-    """`{"prefix": "osd pool set", "pool": "x"}` → `osd pool set pool=x` (the module's form)."""
-    args = " ".join(f"{k}={v}" for k, v in command.items() if k not in ("prefix", "format"))
-    prefix = str(command.get("prefix", ""))
-    return f"{prefix} {args}" if args else prefix
 
 
 class CephClient:
@@ -132,8 +126,12 @@ class CephClient:
     def mon_command_result(
         self, command: Mapping[str, Any], inbuf: bytes = b""
     ) -> tuple[int, str, str]:
-        """Run a mon command and return (ret, outb, outs) without raising: jobs record failures."""
-        cmd = json.dumps({**command, **_FORMAT})
+        """Run a mon command as given and return (ret, outb, outs) without raising.
+
+        Jobs use it: they record failures rather than raise, and pass the command through
+        unchanged, as the module did (no `format` added: `osd stat` answers in plain text).
+        """
+        cmd = json.dumps(command)
         ret, outb, outs = self._handle().mon_command(cmd, inbuf, timeout=int(self.timeout))
         return int(ret), bytes(outb).decode("utf-8", "replace"), str(outs)
 

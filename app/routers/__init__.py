@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from app.routers import config, crush, doc, mon, osd, perf, pool, root, server
+from app.routers import config, crush, doc, mon, osd, perf, pool, request, root, server
 
 ALL_ROUTERS: list[APIRouter] = [
     root.router,
@@ -12,6 +12,7 @@ ALL_ROUTERS: list[APIRouter] = [
     osd.router,
     perf.router,
     pool.router,
+    request.router,
     server.router,
     doc.router,
 ]

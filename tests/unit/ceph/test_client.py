@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.ceph.client import CephClient, humanize_command
+from app.ceph.client import CephClient
+from app.ceph.request import humanize_command
 from app.errors import ClusterUnavailable
 from app.settings import Settings
 
@@ -14,8 +15,9 @@ def test_humanize_command_matches_the_module_form() -> None:
     assert humanize_command(command) == "osd pool set pool=rbd var=size val=2"
 
 
-def test_humanize_command_hides_format_and_handles_bare_prefix() -> None:
-    assert humanize_command({"prefix": "osd dump", "format": "json"}) == "osd dump"
+def test_humanize_command_keeps_a_callers_format_and_handles_bare_prefix() -> None:
+    assert humanize_command({"prefix": "osd dump", "format": "json"}) == "osd dump format=json"
+    assert humanize_command({"prefix": "osd dump"}) == "osd dump"
 
 
 def test_calls_before_connecting_are_503_not_a_hang() -> None:

@@ -1,0 +1,486 @@
+"""/request against a real cluster: jobs of real mon commands, with and without ?wait, their
+failures, ?page=, deletion, auth, the deny-list, and many clients at once."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.auth import KEY_PREFIX
+from app.jobs import JobTable
+from app.main import create_app
+from app.settings import Settings
+from cli.dev_cluster import DevCluster
+from tests.integration.conftest import ceph_cli, ceph_cli_json
+
+pytestmark = pytest.mark.integration
+
+Auth = tuple[str, str]
+
+OSD_STAT = {"prefix": "osd stat", "format": "json"}
+FAILING = {"prefix": "osd pool get", "pool": "h-jobs-no-such-pool", "var": "size"}
+
+
+def slow() -> dict[str, Any]:
+    """A real, harmless command that changes the OSD map, so that it waits for the mon's next
+    proposal (paxos_propose_interval, 1 s) when one went shortly before: two waves of it take
+    a second or more. It blocklists a documentation address (TEST-NET-1) for 30 s."""
+    return {
+        "prefix": "osd blocklist",
+        "blocklistop": "add",
+        "addr": f"192.0.2.1:0/{uuid.uuid4().int % 10**9}",
+        "expire": 30.0,
+    }
+
+
+@contextmanager
+def gateway(settings: Settings, auth: Auth, **update: Any) -> Iterator[TestClient]:
+    """A gateway of its own (its own job table) with some settings changed."""
+    with TestClient(create_app(settings.model_copy(update=update))) as test_client:
+        deadline = time.monotonic() + 30
+        while test_client.get("/request", auth=auth).status_code != 200:
+            assert time.monotonic() < deadline, "the gateway never became ready"
+            time.sleep(0.1)
+        yield test_client
+
+
+def table_of(test_client: TestClient) -> JobTable:
+    table: JobTable = test_client.app_state["jobs"]
+    return table
+
+
+def wait_until_finished(c: TestClient, auth: Auth, job_id: str, limit: float = 30) -> Any:
+    deadline = time.monotonic() + limit
+    while True:
+        job = c.get(f"/request/{job_id}", auth=auth).json()
+        if job["is_finished"]:
+            return job
+        assert time.monotonic() < deadline, job
+        time.sleep(0.05)
+
+
+def config_key_exists(cluster: DevCluster, key: str) -> bool:
+    try:
+        ceph_cli(cluster, "config-key", "exists", key)
+    except subprocess.CalledProcessError:
+        return False
+    return True
+
+
+def a_pool(cluster: DevCluster) -> str:
+    pools: list[str] = ceph_cli_json(cluster, "osd", "pool", "ls")
+    return pools[0]
+
+
+# -- POST ---------------------------------------------------------------------------------------
+
+
+def test_post_one_command_without_wait_answers_at_once_with_it_running(
+    client: TestClient, admin_auth: Auth
+) -> None:
+    r = client.post("/request", json=OSD_STAT, auth=admin_auth)
+    assert r.status_code == 200
+    job = r.json()
+    uuid.UUID(job["id"], version=4)
+    assert job["running"] == [
+        {"command": "osd stat format=json", "outs": "", "outb": "", "errno": None}
+    ]
+    assert (job["finished"], job["failed"], job["waiting"]) == ([], [], [])
+    assert (job["state"], job["is_finished"], job["is_waiting"]) == ("pending", False, False)
+    done = wait_until_finished(client, admin_auth, job["id"])
+    assert done["state"] == "success"
+    assert done["finished"][0]["command"] == "osd stat format=json"
+
+
+def test_post_waves_without_wait_shows_the_waiting_waves(
+    client: TestClient, admin_auth: Auth
+) -> None:
+    waves = [[OSD_STAT, {"prefix": "mon stat"}], [], [{"prefix": "osd pool ls", "detail": "x"}]]
+    job = client.post("/request", json=waves, auth=admin_auth).json()
+    assert [r["command"] for r in job["running"]] == ["osd stat format=json", "mon stat"]
+    assert job["waiting"] == [["osd pool ls detail=x"]]  # the empty wave is dropped
+    assert (job["is_waiting"], job["state"]) == (True, "pending")
+    wait_until_finished(client, admin_auth, job["id"])
+
+
+def test_post_with_wait_runs_every_wave(
+    client: TestClient, admin_auth: Auth, cluster: DevCluster
+) -> None:
+    pool = a_pool(cluster)
+    waves = [
+        [OSD_STAT, {"prefix": "mon stat"}],
+        [{"prefix": "osd pool get", "pool": pool, "var": "size", "format": "json"}],
+    ]
+    r = client.post("/request?wait=1", json=waves, auth=admin_auth)
+    assert r.status_code == 200
+    job = r.json()
+    assert (job["state"], job["is_finished"], job["has_failed"]) == ("success", True, False)
+    assert (job["running"], job["waiting"], job["failed"]) == ([], [], [])
+    commands = [f["command"] for f in job["finished"]]
+    assert sorted(commands[:2]) == ["mon stat", "osd stat format=json"]
+    assert commands[2] == f"osd pool get pool={pool} var=size format=json"
+    assert all(f["errno"] == 0 for f in job["finished"])
+    stat = json.loads(
+        next(f for f in job["finished"] if f["command"].startswith("osd stat"))["outb"]
+    )
+    assert stat["num_osds"] == ceph_cli_json(cluster, "osd", "stat")["num_osds"]
+    size = json.loads(job["finished"][2]["outb"])["size"]
+    assert size == ceph_cli_json(cluster, "osd", "pool", "get", pool, "size")["size"]
+    assert client.get(f"/request/{job['id']}", auth=admin_auth).json() == job
+
+
+def test_a_failing_command_fails_the_job_with_cephs_message(
+    client: TestClient, admin_auth: Auth
+) -> None:
+    job = client.post("/request?wait=yes", json=FAILING, auth=admin_auth).json()
+    assert (job["state"], job["has_failed"], job["is_finished"]) == ("failed", True, True)
+    assert job["finished"] == []
+    assert job["failed"] == [
+        {
+            "command": "osd pool get pool=h-jobs-no-such-pool var=size",
+            "outs": "unrecognized pool 'h-jobs-no-such-pool'",
+            "outb": "",
+            "errno": 2,
+        }
+    ]
+
+
+def test_a_failure_does_not_stop_the_later_waves(client: TestClient, admin_auth: Auth) -> None:
+    # As in the module: every wave runs, the job then shows failed.
+    job = client.post("/request?wait=true", json=[[FAILING], [OSD_STAT]], auth=admin_auth).json()
+    assert job["state"] == "failed"
+    assert [f["command"] for f in job["failed"]] == [
+        "osd pool get pool=h-jobs-no-such-pool var=size"
+    ]
+    assert [f["command"] for f in job["finished"]] == ["osd stat format=json"]
+
+
+@pytest.mark.parametrize("value", ["", "0", "false", "no", "No"])
+def test_wait_values_that_do_not_wait(client: TestClient, admin_auth: Auth, value: str) -> None:
+    r = client.post(f"/request?wait={value}", json=[[OSD_STAT], [OSD_STAT]], auth=admin_auth)
+    assert r.status_code == 200
+    assert r.json()["state"] == "pending"
+    wait_until_finished(client, admin_auth, r.json()["id"])
+
+
+def test_an_empty_job_is_a_success(client: TestClient, admin_auth: Auth) -> None:
+    bodies: list[list[Any]] = [[], [[]], [[], []]]
+    for body in bodies:
+        job = client.post("/request", json=body, auth=admin_auth).json()
+        assert (job["state"], job["is_finished"], job["running"]) == ("success", True, [])
+
+
+def test_wait_timeout_is_202_with_the_job_as_it_stands(
+    settings: Settings, admin_auth: Auth
+) -> None:
+    with gateway(settings, admin_auth, job_wait_timeout=0.3) as c:
+        started = time.monotonic()
+        r = c.post("/request?wait=1", json=[[slow()], [slow()], [slow()]], auth=admin_auth)
+        assert 0.3 <= time.monotonic() - started < 5
+        assert r.status_code == 202
+        job = r.json()
+        assert (job["state"], job["is_finished"]) == ("pending", False)
+        assert len(job["running"]) + sum(map(len, job["waiting"])) >= 1
+        done = wait_until_finished(c, admin_auth, job["id"])
+        assert done["state"] == "success"
+        assert len(done["finished"]) == 3
+        assert done["finished"][0]["outs"].startswith("blocklisting 192.0.2.1:0/")
+
+
+def test_too_many_running_jobs_is_503(settings: Settings, admin_auth: Auth) -> None:
+    with gateway(settings, admin_auth, job_max_running=1) as c:
+        first = c.post("/request", json=[[slow()], [slow()]], auth=admin_auth)
+        assert first.status_code == 200
+        r = c.post("/request", json=OSD_STAT, auth=admin_auth)
+        assert r.status_code == 503
+        assert "job_max_running" in r.json()["message"]
+        assert r.headers["retry-after"]
+        assert len(c.get("/request", auth=admin_auth).json()) == 1
+        wait_until_finished(c, admin_auth, first.json()["id"])
+        assert c.post("/request", json=OSD_STAT, auth=admin_auth).status_code == 200
+
+
+def test_a_shutting_down_gateway_refuses_jobs_and_finishes_the_running_ones(
+    settings: Settings, admin_auth: Auth
+) -> None:
+    with gateway(settings, admin_auth) as c:
+        table = table_of(c)
+        job_id = c.post("/request", json=[[slow()], [slow()]], auth=admin_auth).json()["id"]
+        table.stop_accepting()
+        r = c.post("/request", json=OSD_STAT, auth=admin_auth)
+        assert r.status_code == 503
+        assert r.json() == {"message": "the gateway is shutting down: it takes no new jobs"}
+        started = time.monotonic()
+    # The lifespan waited for the running job (within job_shutdown_grace) before it ended.
+    assert time.monotonic() - started >= 0.5
+    job = table.get(job_id)
+    assert job is not None
+    assert job.to_json()["state"] == "success"
+    assert len(job.finished) == 2
+
+
+# -- bad bodies ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("osd stat", "must be a mon command"),
+        ({"pool": "x"}, "needs a 'prefix'"),
+        ([{"prefix": "osd stat"}], "wave 0 is not a list"),
+        ([[OSD_STAT], [{"prefix": ""}]], "wave 1, command 0 needs a 'prefix'"),
+        ([[OSD_STAT, 7]], "wave 0, command 1 is not an object"),
+    ],
+)
+def test_a_bad_body_is_422_and_nothing_runs(
+    client: TestClient, admin_auth: Auth, body: Any, message: str
+) -> None:
+    before = len(client.get("/request", auth=admin_auth).json())
+    r = client.post("/request", json=body, auth=admin_auth)
+    assert r.status_code == 422
+    assert message in r.json()["message"]
+    assert len(client.get("/request", auth=admin_auth).json()) == before
+
+
+def test_nothing_is_half_applied(client: TestClient, admin_auth: Auth, cluster: DevCluster) -> None:
+    key = f"h-jobs-test/{uuid.uuid4()}"
+    setter = {"prefix": "config-key set", "key": key, "val": "1"}
+    r = client.post("/request?wait=1", json=[[setter], [{"prefix": 3}]], auth=admin_auth)
+    assert r.status_code == 422
+    r = client.post(
+        "/request?wait=1", json=[[setter], [{"prefix": "auth export"}]], auth=admin_auth
+    )
+    assert r.status_code == 403
+    assert not config_key_exists(cluster, key)
+
+
+def test_a_body_that_is_not_json_is_422(client: TestClient, admin_auth: Auth) -> None:
+    r = client.post(
+        "/request", content=b"{nope", headers={"content-type": "application/json"}, auth=admin_auth
+    )
+    assert r.status_code == 422
+    assert r.json()["message"]
+
+
+# -- deny-list ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        {"prefix": "auth get", "entity": "client.admin"},
+        {"prefix": "auth get-key", "entity": "client.admin"},
+        {"prefix": "auth print-key", "entity": "client.admin"},
+        {"prefix": "auth print_key", "entity": "client.admin"},
+        {"prefix": "auth export"},
+        {"prefix": "auth get-or-create", "entity": "client.admin"},
+        {"prefix": "auth get-or-create-key", "entity": "client.admin"},
+        {"prefix": "auth ls"},
+        {"prefix": "config-key get", "key": KEY_PREFIX + "test-admin"},
+        {"prefix": "config-key exists", "key": KEY_PREFIX + "test-admin"},
+        {"prefix": "config-key dump"},
+        {"prefix": "config-key dump", "key": "cephgw/"},
+        {"prefix": "config-key ls"},
+    ],
+)
+def test_deny_list_refuses_secrets(
+    client: TestClient, admin_auth: Auth, command: dict[str, Any]
+) -> None:
+    before = len(client.get("/request", auth=admin_auth).json())
+    r = client.post("/request?wait=1", json=[[OSD_STAT], [command]], auth=admin_auth)
+    assert r.status_code == 403
+    assert f"'{command['prefix']}" in r.json()["message"]
+    assert "deny-list" in r.json()["message"]
+    assert len(client.get("/request", auth=admin_auth).json()) == before
+
+
+def test_deny_list_lets_other_config_keys_through(
+    client: TestClient, admin_auth: Auth, cluster: DevCluster
+) -> None:
+    key = f"h-jobs-test/{uuid.uuid4()}"
+    ceph_cli(cluster, "config-key", "set", key, "hello")
+    try:
+        waves = [
+            [{"prefix": "config-key get", "key": key}],
+            [{"prefix": "config-key dump", "key": "h-jobs-test/"}],
+        ]
+        job = client.post("/request?wait=1", json=waves, auth=admin_auth).json()
+        assert job["state"] == "success"
+        assert job["finished"][0]["outb"] == "hello"
+        assert key in job["finished"][1]["outb"]
+    finally:
+        ceph_cli(cluster, "config-key", "rm", key)
+
+
+def test_deny_list_is_a_setting(settings: Settings, admin_auth: Auth) -> None:
+    with gateway(settings, admin_auth, request_deny=["osd st*"]) as c:
+        r = c.post("/request", json=OSD_STAT, auth=admin_auth)
+        assert r.status_code == 403
+        assert "'osd stat format=json'" in r.json()["message"]
+        job = c.post("/request?wait=1", json={"prefix": "mon stat"}, auth=admin_auth).json()
+        assert job["state"] == "success"
+
+
+# -- GET, ?page= and DELETE ---------------------------------------------------------------------
+
+
+def test_pages_and_unique_ids(settings: Settings, admin_auth: Auth, read_only_auth: Auth) -> None:
+    with gateway(settings, admin_auth) as c:
+        ids = [c.post("/request", json=OSD_STAT, auth=admin_auth).json()["id"] for _ in range(250)]
+        assert len(set(ids)) == 250
+
+        def page(query: str) -> list[str]:
+            r = c.get(f"/request{query}", auth=read_only_auth)
+            assert r.status_code == 200, r.text
+            return [j["id"] for j in r.json()]
+
+        assert page("") == ids
+        assert page("?page=0") == ids[:100]
+        assert page("?page=1") == ids[100:200]
+        assert page("?page=2") == ids[200:]
+        assert page("?page=3") == []
+        assert page("?page=99999") == []
+        assert page("?page=-1") == ids[150:]
+        assert page("?page=-2") == ids[50:150]
+        assert page("?page=-3") == ids[:50]
+        assert page("?page=-4") == []
+        for bad in ("x", "1.5", "", "0x1"):
+            r = c.get(f"/request?page={bad}", auth=read_only_auth)
+            assert r.status_code == 400, bad
+            assert "page" in r.json()["message"]
+        for job_id in ids:
+            wait_until_finished(c, admin_auth, job_id)
+
+
+def test_delete_finished_requests(settings: Settings, admin_auth: Auth) -> None:
+    with gateway(settings, admin_auth) as c:
+        for _ in range(3):
+            c.post("/request?wait=1", json=OSD_STAT, auth=admin_auth)
+        c.post("/request?wait=1", json=FAILING, auth=admin_auth)
+        running = c.post("/request", json=[[slow()], [slow()]], auth=admin_auth).json()["id"]
+        r = c.delete("/request", auth=admin_auth)
+        assert r.status_code == 200
+        assert r.json() == {"cleaned": 4, "remaining": 1}
+        assert [j["id"] for j in c.get("/request", auth=admin_auth).json()] == [running]
+        wait_until_finished(c, admin_auth, running)
+        assert c.delete("/request", auth=admin_auth).json() == {"cleaned": 1, "remaining": 0}
+        assert c.delete("/request", auth=admin_auth).json() == {"cleaned": 0, "remaining": 0}
+
+
+def test_get_and_delete_one_request(client: TestClient, admin_auth: Auth) -> None:
+    job = client.post("/request?wait=1", json=OSD_STAT, auth=admin_auth).json()
+    r = client.delete(f"/request/{job['id']}", auth=admin_auth)
+    assert r.status_code == 200
+    assert r.json() == job
+    r = client.get(f"/request/{job['id']}", auth=admin_auth)
+    assert r.status_code == 404
+    assert r.json() == {"message": f'Unknown request id "{job["id"]}"'}
+    r = client.delete(f"/request/{job['id']}", auth=admin_auth)
+    assert r.status_code == 404
+    assert r.json()["message"] == f'No such request id "{job["id"]}"'
+    assert client.get("/request/140117002602640", auth=admin_auth).status_code == 404
+
+
+def test_deleting_a_running_request_drops_it_and_its_later_waves(
+    client: TestClient, admin_auth: Auth, cluster: DevCluster
+) -> None:
+    key = f"h-jobs-test/{uuid.uuid4()}"
+    waves = [[slow()], [slow()], [{"prefix": "config-key set", "key": key, "val": "1"}]]
+    job = client.post("/request", json=waves, auth=admin_auth).json()
+    running = table_of(client).get(job["id"])
+    assert running is not None
+    r = client.delete(f"/request/{job['id']}", auth=admin_auth)
+    assert r.status_code == 200
+    assert r.json()["state"] == "pending"
+    assert r.json()["waiting"] == job["waiting"]
+    assert client.get(f"/request/{job['id']}", auth=admin_auth).status_code == 404
+    deadline = time.monotonic() + 30
+    while not running.done:  # its first wave ends, then it stops
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert [f["command"] for f in running.to_json()["finished"]] == [job["running"][0]["command"]]
+    assert running.waiting  # never started
+    assert not config_key_exists(cluster, key)
+
+
+# -- auth ---------------------------------------------------------------------------------------
+
+ROUTES = [
+    ("GET", "/request"),
+    ("POST", "/request"),
+    ("DELETE", "/request"),
+    ("GET", "/request/x"),
+    ("DELETE", "/request/x"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+def test_every_route_needs_a_key(client: TestClient, method: str, path: str) -> None:
+    r = client.request(method, path, json=OSD_STAT)
+    assert r.status_code == 401
+    assert r.json()["message"]
+    r = client.request(method, path, json=OSD_STAT, auth=("test-admin", "wrong"))
+    assert r.status_code == 401
+
+
+@pytest.mark.parametrize(("method", "path"), [r for r in ROUTES if r[0] != "GET"])
+def test_a_read_only_key_cannot_write(
+    client: TestClient, admin_auth: Auth, read_only_auth: Auth, method: str, path: str
+) -> None:
+    before = client.get("/request", auth=read_only_auth).json()
+    r = client.request(method, path + "?wait=1", json=OSD_STAT, auth=read_only_auth)
+    assert r.status_code == 403
+    assert r.json()["message"]
+    assert client.get("/request", auth=admin_auth).json() == before
+
+
+def test_a_read_only_key_can_read(
+    client: TestClient, admin_auth: Auth, read_only_auth: Auth
+) -> None:
+    job = client.post("/request?wait=1", json=OSD_STAT, auth=admin_auth).json()
+    assert client.get(f"/request/{job['id']}", auth=read_only_auth).json() == job
+    assert job["id"] in [j["id"] for j in client.get("/request", auth=read_only_auth).json()]
+
+
+# -- many clients -------------------------------------------------------------------------------
+
+
+def test_many_clients_at_once(client: TestClient, admin_auth: Auth, cluster: DevCluster) -> None:
+    num_osds = ceph_cli_json(cluster, "osd", "stat")["num_osds"]
+
+    def one(i: int) -> dict[str, Any]:
+        waves = [[OSD_STAT, {"prefix": "mon stat"}], [{"prefix": "osd pool ls", "n": i}]]
+        r = client.post("/request?wait=1", json=waves, auth=admin_auth)
+        assert r.status_code == 200
+        job: dict[str, Any] = r.json()
+        return job
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        jobs = list(pool.map(one, range(96)))
+    assert len({j["id"] for j in jobs}) == 96
+    for i, job in enumerate(jobs):
+        assert job["state"] == "success", job
+        assert job["finished"][2]["command"] == f"osd pool ls n={i}"
+        stat = next(f for f in job["finished"] if f["command"].startswith("osd stat"))
+        assert json.loads(stat["outb"])["num_osds"] == num_osds
+
+
+def test_commands_pass_through_unchanged_like_the_module(
+    client: TestClient, admin_auth: Auth, cluster: DevCluster
+) -> None:
+    # No format is added: `osd stat` answers in Ceph's plain text, as it did in the module.
+    r = client.post("/request?wait=1", json={"prefix": "osd stat"}, auth=admin_auth)
+    assert r.status_code == 200
+    (result,) = r.json()["finished"]
+    assert result["command"] == "osd stat"
+    num_osds = ceph_cli_json(cluster, "osd", "stat")["num_osds"]
+    assert result["outb"].startswith(f"{num_osds} osds: ")

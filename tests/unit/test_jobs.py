@@ -1,0 +1,373 @@
+"""The pure parts of jobs and /request: ?wait= and ?page=, state, humanising, the deny-list,
+the body's shape, and eviction of finished jobs (empty jobs, which finish without Ceph)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import pytest
+from pydantic import ValidationError
+
+from app.ceph.client import CephClient
+from app.ceph.request import (
+    DEFAULT_DENIED_COMMANDS,
+    DenyRule,
+    check_not_denied,
+    denied_by,
+    humanize_command,
+    paginate,
+    parse_deny_list,
+)
+from app.errors import Forbidden
+from app.jobs import Job, JobsUnavailable, JobTable, job_state, open_job_table, wants_wait
+from app.models.request import Job as JobModel
+from app.models.request import RequestBody
+from app.settings import Settings
+
+# A job as the module answered it (restful-samples/POST_pool_nowait.json).
+MODULE_JOB = {
+    "failed": [],
+    "finished": [],
+    "has_failed": False,
+    "id": "140117054334608",
+    "is_finished": False,
+    "is_waiting": True,
+    "running": [{"command": "osd pool create pool=sample pg_num=8", "outb": "", "outs": ""}],
+    "state": "pending",
+    "waiting": [["osd pool set pool=sample var=size val=1"]],
+}
+
+
+# -- ?wait= -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["1", "yes", "true", "TRUE", "y", "2", "anything"])
+def test_wait_values_that_wait(value: str) -> None:
+    assert wants_wait(value)
+
+
+@pytest.mark.parametrize("value", [None, "", "0", "false", "False", "no", "NO", " 0 "])
+def test_wait_values_that_do_not(value: str | None) -> None:
+    assert not wants_wait(value)
+
+
+# -- state and JSON -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("running", "waiting", "failed", "state"),
+    [
+        (True, False, False, "pending"),
+        (False, True, False, "pending"),
+        (True, True, True, "pending"),  # a failure shows only once all is done
+        (False, True, True, "pending"),
+        (False, False, False, "success"),
+        (False, False, True, "failed"),
+    ],
+)
+def test_job_state(running: bool, waiting: bool, failed: bool, state: str) -> None:
+    assert job_state(running=running, waiting=waiting, failed=failed) == state
+
+
+def test_empty_waves_are_dropped() -> None:
+    job = Job("j", [[], [{"prefix": "osd stat"}], [], [{"prefix": "mon stat"}]])
+    assert job.waiting == [[{"prefix": "osd stat"}], [{"prefix": "mon stat"}]]
+    assert Job("k", [[], []]).is_finished
+
+
+def test_a_job_with_nothing_to_run_is_a_success() -> None:
+    out = Job("j", []).to_json()
+    assert out == {
+        "id": "j",
+        "running": [],
+        "finished": [],
+        "failed": [],
+        "waiting": [],
+        "is_waiting": False,
+        "is_finished": True,
+        "has_failed": False,
+        "state": "success",
+    }
+
+
+def test_job_json_keeps_every_field_of_the_module() -> None:
+    job = Job("j", [[{"prefix": "osd stat"}], [{"prefix": "osd pool set", "pool": "p"}]])
+    job.start_next_wave()
+    out = job.to_json()
+    assert set(MODULE_JOB) <= set(out)
+    assert set(out["running"][0]) == {"command", "outs", "outb", "errno"}
+    assert out["waiting"] == [["osd pool set pool=p"]]
+    assert (out["is_waiting"], out["is_finished"], out["state"]) == (True, False, "pending")
+    JobModel.model_validate(out)
+
+
+def test_the_modules_job_json_fits_the_model() -> None:
+    assert JobModel.model_validate(MODULE_JOB).running[0].errno is None
+
+
+def test_job_copies_its_commands() -> None:
+    command = {"prefix": "osd stat"}
+    job = Job("j", [[command]])
+    command["prefix"] = "auth get"
+    assert job.waiting == [[{"prefix": "osd stat"}]]
+
+
+# -- humanising ---------------------------------------------------------------------------------
+
+
+def test_humanify_is_the_modules_form() -> None:
+    assert humanize_command({"prefix": "osd stat", "format": "json"}) == "osd stat format=json"
+    assert (
+        humanize_command({"prefix": "osd pool set", "pool": "x", "var": "size", "val": 2})
+        == "osd pool set pool=x var=size val=2"
+    )
+    # prefix first, the rest in the caller's order, values as Python prints them
+    assert (
+        humanize_command({"b": True, "prefix": "p", "a": ["x"], "c": None})
+        == "p b=True a=['x'] c=None"
+    )
+    assert humanize_command({"prefix": "mon stat"}) == "mon stat"
+
+
+# -- ?page= -------------------------------------------------------------------------------------
+
+
+def test_paginate_none_is_everything() -> None:
+    assert paginate(list(range(250)), None) == list(range(250))
+
+
+@pytest.mark.parametrize(
+    ("length", "page", "expected"),
+    [
+        (250, 0, range(100)),
+        (250, 1, range(100, 200)),
+        (250, 2, range(200, 250)),
+        (250, 3, range(0)),
+        (250, 1000, range(0)),
+        (0, 0, range(0)),
+        (0, -1, range(0)),
+        (250, -1, range(150, 250)),  # the last 100, as the module
+        (70, -1, range(70)),  # the module gave only the last 30 here (a slicing bug)
+        (30, -1, range(30)),
+        (100, -1, range(100)),
+        (250, -2, range(50, 150)),
+        (250, -3, range(0, 50)),
+        (250, -4, range(0)),
+        (70, -2, range(0)),
+    ],
+)
+def test_paginate(length: int, page: int, expected: range) -> None:
+    assert paginate(list(range(length)), page) == list(expected)
+
+
+# -- deny-list ----------------------------------------------------------------------------------
+
+RULES = parse_deny_list(DEFAULT_DENIED_COMMANDS)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        {"prefix": "auth get", "entity": "client.admin"},
+        {"prefix": "auth export"},
+        {"prefix": "auth get-key", "entity": "client.admin"},
+        {"prefix": "auth print-key", "entity": "client.admin"},
+        {"prefix": "auth print_key", "entity": "client.admin"},
+        {"prefix": "auth get-or-create", "entity": "client.x"},
+        {"prefix": "auth get-or-create-key", "entity": "client.x"},
+        {"prefix": "auth ls"},
+        {"prefix": "auth list"},
+        {"prefix": "fs authorize", "filesystem": "a", "entity": "client.x", "caps": ["/", "rw"]},
+        {"prefix": "  AUTH   Get ", "entity": "client.admin"},  # spacing and case do not help
+        {"prefix": "config-key get", "key": "cephgw/keys/admin"},
+        {"prefix": "config-key exists", "key": "cephgw/keys/admin"},
+        {"prefix": "config-key dump"},  # every key
+        {"prefix": "config-key dump", "key": ""},
+        {"prefix": "config-key dump", "key": "cephgw"},  # a prefix of cephgw/keys/
+        {"prefix": "config-key dump", "key": "cephgw/keys/"},
+        {"prefix": "config-key dump", "key": "cephgw/keys/ad"},
+        {"prefix": "config-key ls"},
+        {"prefix": "config-key ls", "key": "mgr/"},  # ls takes no key: it lists all
+        {"prefix": "restful list-keys"},
+        {"prefix": "restful create-key", "key_name": "admin"},
+        # The module's plaintext keys and the TLS private keys (global and per mgr).
+        {"prefix": "config-key get", "key": "mgr/restful/keys/admin"},
+        {"prefix": "config-key get", "key": "mgr/restful/x/key"},
+        {"prefix": "config-key exists", "key": "mgr/restful/key"},
+        {"prefix": "config-key dump", "key": "mgr/"},
+    ],
+)
+def test_default_deny_list_refuses(command: dict[str, Any]) -> None:
+    assert denied_by(command, RULES) is not None
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        {"prefix": "auth add", "entity": "client.x"},
+        {"prefix": "auth rm", "entity": "client.x"},
+        {"prefix": "auth caps", "entity": "client.x", "caps": ["mon", "allow r"]},
+        {"prefix": "config-key set", "key": "cephgw/keys/x", "val": "y"},
+        {"prefix": "config-key exists", "key": "mgr/x"},
+        {"prefix": "config-key dump", "key": "cephgw/other"},
+        {"prefix": "osd stat"},
+        {"prefix": "restful delete-key", "key_name": "x"},
+    ],
+)
+def test_default_deny_list_lets_pass(command: dict[str, Any]) -> None:
+    assert denied_by(command, RULES) is None
+
+
+def test_deny_rule_parsing() -> None:
+    rule = DenyRule.parse("config-key  get key=cephgw/keys/")
+    assert rule.prefix_glob == "config-key get"
+    assert rule.args == (("key", "cephgw/keys/"),)
+    with pytest.raises(ValueError, match="names no command"):
+        DenyRule.parse("key=x")
+
+
+def test_deny_list_is_a_setting() -> None:
+    rules = parse_deny_list(Settings(request_deny=["osd pool rm*"]).request_deny)
+    assert denied_by({"prefix": "osd pool rm", "pool": "x"}, rules) is not None
+    assert denied_by({"prefix": "auth get", "entity": "client.admin"}, rules) is None
+    with pytest.raises(ValidationError, match="names no command"):
+        Settings(request_deny=["pool=x"])
+
+
+def test_check_not_denied_names_the_command() -> None:
+    waves = [[{"prefix": "osd stat"}], [{"prefix": "mon stat"}, {"prefix": "auth export"}]]
+    with pytest.raises(Forbidden, match="'auth export'") as info:
+        check_not_denied(waves, RULES)
+    assert info.value.status_code == 403
+    check_not_denied(waves[:1], RULES)
+
+
+# -- POST /request body -------------------------------------------------------------------------
+
+
+def test_body_one_command_is_one_wave() -> None:
+    body = RequestBody.model_validate({"prefix": "osd pool get", "pool": "x", "var": "size"})
+    assert body.waves() == [[{"prefix": "osd pool get", "pool": "x", "var": "size"}]]
+
+
+def test_body_waves_keep_argument_order_and_empty_waves() -> None:
+    body = RequestBody.model_validate(
+        [[{"val": 1, "prefix": "a", "pool": "p"}, {"prefix": "b"}], []]
+    )
+    assert body.waves() == [[{"prefix": "a", "val": 1, "pool": "p"}, {"prefix": "b"}], []]
+    assert humanize_command(body.waves()[0][0]) == "a val=1 pool=p"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("osd stat", "must be a mon command"),
+        (3, "must be a mon command"),
+        ({}, "the command needs a 'prefix'"),
+        ({"prefix": ""}, "needs a 'prefix'"),
+        ({"prefix": "  "}, "needs a 'prefix'"),
+        ({"prefix": 1}, "needs a 'prefix'"),
+        ([{"prefix": "osd stat"}], "wave 0 is not a list"),
+        ([[{"prefix": "osd stat"}], [{"pool": "x"}]], "wave 1, command 0 needs a 'prefix'"),
+        ([[{"prefix": "osd stat"}, "mon stat"]], "wave 0, command 1 is not an object"),
+    ],
+)
+def test_body_refused_with_a_clear_message(data: Any, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        RequestBody.model_validate(data)
+
+
+# -- eviction (jobs with nothing to run finish at once, without Ceph) ---------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@asynccontextmanager
+async def _table(clock: Callable[[], float], **update: Any) -> AsyncIterator[JobTable]:
+    settings = Settings().model_copy(update=update)
+    async with open_job_table(CephClient(settings), settings, clock) as table:
+        yield table
+
+
+def test_count_bound_drops_the_oldest_finished_first() -> None:
+    async def main() -> None:
+        async with _table(FakeClock(), job_max_finished=3) as table:
+            ids = [table.submit([]).id for _ in range(5)]
+            assert [j.id for j in table.list_jobs()] == ids[2:]
+            assert table.get(ids[0]) is None
+            assert len(table) == table.finished_count == 3
+
+    anyio.run(main)
+
+
+def test_ttl_drops_finished_jobs_after_it() -> None:
+    async def main() -> None:
+        clock = FakeClock()
+        async with _table(clock, job_ttl=10.0) as table:
+            first = table.submit([]).id
+            clock.now += 6
+            second = table.submit([]).id
+            assert [j.id for j in table.list_jobs()] == [first, second]
+            clock.now += 4  # the first is 10 s old
+            assert [j.id for j in table.list_jobs()] == [second]
+            clock.now += 5.9
+            assert table.get(second) is not None
+            clock.now += 0.1
+            assert table.get(second) is None
+            assert len(table) == 0
+
+    anyio.run(main)
+
+
+def test_delete_finished_and_delete_one() -> None:
+    async def main() -> None:
+        async with _table(FakeClock()) as table:
+            ids = [table.submit([[]]).id for _ in range(4)]
+            deleted = table.delete(ids[1])
+            assert deleted is not None
+            assert deleted.id == ids[1]
+            assert table.delete(ids[1]) is None
+            assert table.delete_finished() == (3, 0)
+            assert table.list_jobs() == []
+
+    anyio.run(main)
+
+
+def test_ids_are_uuid4_and_unique() -> None:
+    async def main() -> None:
+        async with _table(FakeClock(), job_max_finished=100) as table:
+            ids = {table.submit([]).id for _ in range(5000)}
+            assert len(ids) == 5000
+            assert all(len(i) == 36 and i[14] == "4" for i in ids)
+            assert len(table) == 100
+
+    anyio.run(main)
+
+
+def test_a_closed_table_refuses_jobs() -> None:
+    async def main() -> None:
+        async with _table(FakeClock()) as table:
+            table.submit([])
+            table.stop_accepting()
+            with pytest.raises(JobsUnavailable, match="shutting down") as info:
+                table.submit([])
+            assert info.value.status_code == 503
+        with pytest.raises(JobsUnavailable):
+            table.submit([])
+
+    anyio.run(main)
+
+
+def test_settings_defaults() -> None:
+    s = Settings()
+    assert (s.job_wait_timeout, s.job_ttl, s.job_max_finished) == (60.0, 3600.0, 10_000)
+    assert "auth get" in s.request_deny
