@@ -42,9 +42,6 @@ UNIT_BYTES = 0
 UNIT_NONE = 1
 UNITS = {"bytes": UNIT_BYTES, "none": UNIT_NONE}
 
-# The OSD shows its objecter counters 3 below the priority the mgr holds for them.
-OSD_OBJECTER_PRIORITY_OFFSET = 3
-
 # A user's `?daemon=` pattern: bounded in length, and RE2 matches in linear time.
 MAX_DAEMON_PATTERN_LENGTH = 256
 # Also bounds the memory of each compiled pattern re2 keeps in its cache of recent ones.
@@ -168,13 +165,6 @@ def seconds_to_ns(seconds: Decimal | int | str) -> int:
     return int(Decimal(seconds) * NANOSECONDS_PER_SECOND)
 
 
-def shown_priority(daemon_type: str, section: str, priority: int) -> int:
-    """The priority the module shows: the mgr's copy, which differs for OSD objecter counters."""
-    if daemon_type == "osd" and section == "objecter":
-        return min(priority + OSD_OBJECTER_PRIORITY_OFFSET, PRIO_CRITICAL)
-    return priority
-
-
 def counter_value(counter_type: int, raw: Any) -> tuple[int, int | None]:
     """(value, count) of one counter from its `perf dump` entry; count only for averages.
 
@@ -205,7 +195,9 @@ def shape_counter(
     if entry.get("nick"):
         counter["nick"] = entry["nick"]
     counter["type"] = counter_type
-    counter["priority"] = shown_priority(daemon_type, section, int(entry.get("priority", 0)))
+    # The schema's priority is the one the module showed (checked live: OSD objecter counters
+    # read 7/7/7/5 there too; the 10/10/10/8 once recorded is a start-up race in the mgr).
+    counter["priority"] = int(entry.get("priority", 0))
     # An int is already the enum; an unknown name would be a unit newer than the module's two.
     counter["units"] = units if isinstance(units, int) else UNITS.get(units, UNIT_NONE)
     value, count = counter_value(counter_type, raw)
@@ -223,8 +215,7 @@ def shape_daemon_counters(
     for section, entries in schema.items():
         values = dump.get(section) or {}
         for name, entry in entries.items():
-            priority = shown_priority(daemon_type, section, int(entry.get("priority", 0)))
-            if priority < min_priority:
+            if int(entry.get("priority", 0)) < min_priority:
                 continue
             counters[f"{section}.{name}"] = shape_counter(
                 daemon_type, section, entry, values.get(name)

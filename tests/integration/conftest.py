@@ -106,3 +106,23 @@ def client(
             assert time.monotonic() < deadline, "the gateway never became ready"
             time.sleep(0.2)
         yield test_client
+
+
+# ---- Differential tests (tests/integration/test_differential.py): the live restful module.
+# Imported here, at the end, so that this section stays an append-only addition.
+from tests.integration.differential import RestfulModule, start_restful_module  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def restful_module(cluster: dev_cluster.DevCluster) -> Iterator[RestfulModule]:
+    """The mgr's own `restful` module serving beside the gateway, for differential tests.
+
+    Enabled on a free loopback port with a self-signed certificate and a legacy key
+    (`mgr/restful/keys/diffadmin`); disabled, and its settings removed, at the end.
+    """
+
+    def ceph(*args: str) -> str:
+        return ceph_cli(cluster, *args)
+
+    with start_restful_module(ceph, cluster.mgr_name) as module:
+        yield module

@@ -1,0 +1,419 @@
+"""Differential testing against the live `restful` module: a JSON comparator and its harness.
+
+The comparator is pure: it walks two parsed JSON documents (the gateway's answer and the
+module's) and lists every difference in key names, JSON types and values. A JSON type is
+one of null, bool, int, float, str, list and dict; bool is not int and int is not float,
+because the module's clients see `true` vs `1` and `1.0` vs `1` as different values.
+
+Places in a document are written as a JSON pointer (RFC 6901) after a `$` for the document
+itself: `$`, `$/0/pools`, `$/osd.0/osd.op_r/value`. Patterns use the same form, where a
+segment is an fnmatch pattern (`*`, `?`, `[...]`) matching one segment and `**` matches any
+number of segments. Two pseudo places describe the HTTP exchange rather than the body:
+`#status` (the status code) and `#content-type` (the media type).
+
+`start_restful_module` turns the module on in a test cluster and returns a client for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any, Final
+
+import httpx
+
+STATUS: Final = "#status"
+CONTENT_TYPE: Final = "#content-type"
+ROOT: Final = "$"
+
+
+class _Absent:
+    """Stands for the side of a difference where a key or list item does not exist."""
+
+    _instance: _Absent | None = None
+
+    def __new__(cls) -> _Absent:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "<absent>"
+
+
+ABSENT: Final = _Absent()
+
+
+class _Any:
+    """In a known difference: any value on that side is accepted."""
+
+    def __repr__(self) -> str:
+        return "<any>"
+
+
+ANY: Final = _Any()
+
+
+def json_type(value: Any) -> str:
+    """The JSON type name of a parsed value; bool is checked before int on purpose."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "dict"
+    raise TypeError(f"not a parsed JSON value: {value!r}")
+
+
+def json_equal(a: Any, b: Any) -> bool:
+    """Equality of parsed JSON that also requires equal JSON types at every depth."""
+    ta, tb = json_type(a), json_type(b)
+    if ta != tb:
+        return False
+    if ta == "dict":
+        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
+    if ta == "list":
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
+    if ta == "float" and math.isnan(a) and math.isnan(b):
+        return True
+    return bool(a == b)
+
+
+def _escape(segment: str | int) -> str:
+    return str(segment).replace("~", "~0").replace("/", "~1")
+
+
+def pointer(*segments: str | int) -> str:
+    """`$` followed by the RFC 6901 form of `segments`: pointer("a/b", 0) == "$/a~1b/0"."""
+    return ROOT + "".join("/" + _escape(s) for s in segments)
+
+
+def _split(text: str) -> list[str] | None:
+    if text == ROOT:
+        return []
+    if text.startswith(ROOT + "/"):
+        return text[len(ROOT) + 1 :].split("/")
+    return None
+
+
+def _match_segments(pattern: Sequence[str], segments: Sequence[str]) -> bool:
+    if not pattern:
+        return not segments
+    head, rest = pattern[0], pattern[1:]
+    if head == "**":
+        return any(_match_segments(rest, segments[i:]) for i in range(len(segments) + 1))
+    return bool(segments) and fnmatchcase(segments[0], head) and _match_segments(rest, segments[1:])
+
+
+def match_place(pattern: str, place: str) -> bool:
+    """Whether a place (`$/...`, `#status`, `#content-type`) matches a pattern of places."""
+    pattern_segments, place_segments = _split(pattern), _split(place)
+    if pattern_segments is None or place_segments is None:
+        return pattern == place
+    return _match_segments(pattern_segments, place_segments)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One way the gateway's answer differs from the module's."""
+
+    place: str
+    kind: str  # missing (only the module has it), extra, type, value, status, content-type
+    gateway: Any
+    module: Any
+
+    def __str__(self) -> str:
+        def show(value: Any) -> str:
+            text = repr(value)
+            return text if len(text) <= 120 else text[:117] + "..."
+
+        if self.kind == "type":
+            return (
+                f"{self.place}: type gateway {json_type(self.gateway)} {show(self.gateway)}"
+                f" vs module {json_type(self.module)} {show(self.module)}"
+            )
+        return (
+            f"{self.place}: {self.kind}: gateway {show(self.gateway)} vs module {show(self.module)}"
+        )
+
+
+def compare(
+    gateway: Any, module: Any, *, volatile: Iterable[str] = (), place: str = ROOT
+) -> list[Difference]:
+    """Every difference between two parsed JSON documents.
+
+    Dicts are compared key by key and lists item by item (their order is part of the API).
+    Leaves at a place matching one of `volatile` are compared by JSON type only: their
+    value changes from one second to the next.
+    """
+    volatile = tuple(volatile)
+    out: list[Difference] = []
+    _walk(gateway, module, place, volatile, out)
+    return out
+
+
+def _walk(gw: Any, mod: Any, place: str, volatile: tuple[str, ...], out: list[Difference]) -> None:
+    tg, tm = json_type(gw), json_type(mod)
+    if tg != tm:
+        out.append(Difference(place, "type", gw, mod))
+        return
+    if tg == "dict":
+        for key in mod:
+            if key not in gw:
+                out.append(Difference(_child(place, key), "missing", ABSENT, mod[key]))
+        for key in gw:
+            if key not in mod:
+                out.append(Difference(_child(place, key), "extra", gw[key], ABSENT))
+            else:
+                _walk(gw[key], mod[key], _child(place, key), volatile, out)
+        return
+    if tg == "list":
+        for index, (g, m) in enumerate(zip(gw, mod, strict=False)):
+            _walk(g, m, _child(place, index), volatile, out)
+        for index in range(len(gw), len(mod)):
+            out.append(Difference(_child(place, index), "missing", ABSENT, mod[index]))
+        for index in range(len(mod), len(gw)):
+            out.append(Difference(_child(place, index), "extra", gw[index], ABSENT))
+        return
+    if any(match_place(p, place) for p in volatile):
+        return
+    if not json_equal(gw, mod):
+        out.append(Difference(place, "value", gw, mod))
+
+
+def _child(place: str, segment: str | int) -> str:
+    return place + "/" + _escape(segment)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One HTTP answer, reduced to what the comparison looks at."""
+
+    status: int
+    media_type: str
+    body: Any = None  # the parsed JSON when media_type is application/json
+    text: str = ""
+
+    @classmethod
+    def of(cls, response: httpx.Response) -> Reply:
+        media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        body = response.json() if media_type == "application/json" else None
+        return cls(response.status_code, media_type, body, response.text)
+
+
+def compare_replies(
+    gateway: Reply, module: Reply, *, volatile: Iterable[str] = ()
+) -> list[Difference]:
+    """Differences in status, media type and (when both are JSON) body."""
+    out: list[Difference] = []
+    if gateway.status != module.status:
+        out.append(Difference(STATUS, "status", gateway.status, module.status))
+    if gateway.media_type != module.media_type:
+        out.append(Difference(CONTENT_TYPE, "content-type", gateway.media_type, module.media_type))
+    elif gateway.media_type == "application/json":
+        out.extend(compare(gateway.body, module.body, volatile=volatile))
+    return out
+
+
+@dataclass(frozen=True)
+class Volatile:
+    """Leaves whose value may differ between two reads a moment apart, and why."""
+
+    endpoint: str  # fnmatch pattern of the request path (with query), e.g. "/perf*"
+    place: str  # pattern of places in the body
+    reason: str
+
+
+@dataclass(frozen=True)
+class Known:
+    """A deliberate difference from the module, also described in docs/compatibility.md."""
+
+    endpoint: str  # fnmatch pattern of the request path (with query)
+    place: str  # pattern of places, or #status / #content-type
+    kind: str
+    reason: str
+    gateway: Any = ANY  # when set, the difference must have exactly this value on that side
+    module: Any = ANY
+
+    def covers(self, endpoint: str, difference: Difference) -> bool:
+        return (
+            fnmatchcase(endpoint, self.endpoint)
+            and difference.kind == self.kind
+            and match_place(self.place, difference.place)
+            and _expected(self.gateway, difference.gateway)
+            and _expected(self.module, difference.module)
+        )
+
+    @property
+    def doc_mentions(self) -> tuple[str, str]:
+        """What a line of the compatibility document must quote for this entry."""
+        return f"`{self.endpoint}`", f"`{self.place}`"
+
+
+def _expected(expected: Any, actual: Any) -> bool:
+    if expected is ANY:
+        return True
+    if expected is ABSENT or actual is ABSENT:
+        return expected is actual
+    return json_equal(expected, actual)
+
+
+def volatile_places(endpoint: str, table: Iterable[Volatile]) -> list[str]:
+    """The volatile place patterns that apply to one request path."""
+    return [v.place for v in table if fnmatchcase(endpoint, v.endpoint)]
+
+
+def unexplained(
+    endpoint: str, differences: Iterable[Difference], known: Iterable[Known]
+) -> list[Difference]:
+    """The differences that no known difference covers."""
+    known = tuple(known)
+    return [d for d in differences if not any(k.covers(endpoint, d) for k in known)]
+
+
+def undocumented(known: Iterable[Known], document: str) -> list[Known]:
+    """Known differences that no single line of `document` quotes (endpoint and place)."""
+    lines = document.splitlines()
+    return [k for k in known if not any(all(m in line for m in k.doc_mentions) for line in lines)]
+
+
+def report(endpoint: str, differences: Sequence[Difference], limit: int = 40) -> str:
+    """A readable list of differences for an assertion message."""
+    head = [f"{endpoint}: {len(differences)} difference(s) from the restful module"]
+    head += [f"  {d}" for d in differences[:limit]]
+    if len(differences) > limit:
+        head.append(f"  ... and {len(differences) - limit} more")
+    return "\n".join(head)
+
+
+# --------------------------------------------------------------------------- the live module
+
+
+def free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def module_ssl_context(certificate_pem: str) -> ssl.SSLContext:
+    """Trust exactly the module's self-signed certificate.
+
+    Its subject is CN=ceph-restful, not an address, so only the host name check is off;
+    the chain is still verified against that one certificate.
+    """
+    context = ssl.create_default_context(cadata=certificate_pem)
+    context.check_hostname = False
+    return context
+
+
+@dataclass
+class RestfulModule:
+    """The mgr's restful module serving in the test cluster, and a client for it."""
+
+    base_url: str
+    auth: tuple[str, str]
+    http: httpx.Client
+    certificate: str = field(repr=False)
+
+    def get(self, path: str, *, authenticated: bool = True) -> httpx.Response:
+        return self.http.get(path, auth=self.auth if authenticated else None)
+
+
+# ceph_cli(*args) -> stdout; raises subprocess.CalledProcessError on a failing command.
+CephCli = Callable[..., str]
+
+
+def _retry(what: str, seconds: float, attempt: Callable[[], Any]) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return attempt()
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what}: still failing after {seconds:g} s: {exc}") from exc
+            time.sleep(0.5)
+
+
+def _config_key_exists(ceph: CephCli, name: str) -> bool:
+    try:
+        ceph("config-key", "get", name)
+    except Exception:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def start_restful_module(
+    ceph: CephCli,
+    mgr_name: str,
+    *,
+    key_name: str = "diffadmin",
+    timeout: float = 90.0,
+) -> Iterator[RestfulModule]:
+    """Enable `restful` on a free loopback port, make a cert and a key; undo it all after.
+
+    Enabling (and disabling) a module makes the mgr respawn: the module's commands and
+    its server come up a few seconds later, so each step is retried until `timeout`.
+    """
+    port = free_loopback_port()
+    option = f"mgr/restful/{mgr_name}"
+    had_certificate = _config_key_exists(ceph, f"{option}/crt")
+    ceph("config", "set", "mgr", f"{option}/server_addr", "127.0.0.1")
+    ceph("config", "set", "mgr", f"{option}/server_port", str(port))
+    ceph("mgr", "module", "enable", "restful")
+    http: httpx.Client | None = None
+    try:
+        _retry(
+            "ceph restful create-self-signed-cert",
+            timeout,
+            lambda: ceph("restful", "create-self-signed-cert"),
+        )
+        key = str(
+            _retry(
+                "ceph restful create-key", timeout, lambda: ceph("restful", "create-key", key_name)
+            )
+        ).strip()
+        certificate = ceph("config-key", "get", f"{option}/crt")
+        base_url = f"https://127.0.0.1:{port}"
+        # One request at a time over HTTP/1.0 with Connection: close: generous timeouts.
+        client = httpx.Client(
+            base_url=base_url, verify=module_ssl_context(certificate), timeout=60.0
+        )
+        http = client
+        _retry(
+            f"the restful module on {base_url}", timeout, lambda: client.get("/").raise_for_status()
+        )
+        yield RestfulModule(base_url, (key_name, key), client, certificate)
+    finally:
+        if http is not None:
+            http.close()
+        cleanup: list[tuple[str, ...]] = [
+            ("restful", "delete-key", key_name),
+            ("config-key", "rm", f"mgr/restful/keys/{key_name}"),  # if the command failed
+            ("mgr", "module", "disable", "restful"),
+            ("config", "rm", "mgr", f"{option}/server_port"),
+            ("config", "rm", "mgr", f"{option}/server_addr"),
+        ]
+        if not had_certificate:
+            cleanup += [
+                ("config-key", "rm", f"{option}/crt"),
+                ("config-key", "rm", f"{option}/key"),
+            ]
+        for args in cleanup:
+            with contextlib.suppress(Exception):
+                ceph(*args)
