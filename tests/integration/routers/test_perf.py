@@ -50,8 +50,16 @@ def test_every_daemon_and_the_module_counters(
             assert ("count" in counter) == bool(counter["type"] & TYPE_LONGRUNAVG), (name, path)
         if name.startswith("osd."):
             assert set(daemon_counters) == set(module), name
+            schema = ceph_cli_json(cluster, "tell", name, "perf", "schema")
             for path, counter in daemon_counters.items():
-                assert without_value(counter) == without_value(module[path]), (name, path)
+                shown, recorded = without_value(counter), without_value(module[path])
+                if path.startswith("objecter."):
+                    # The recording caught the mgr's start-up race on these four priorities
+                    # (docs/compatibility.md, /perf); the live module shows the schema's.
+                    section, _, counter_name = path.partition(".")
+                    assert shown.pop("priority") == schema[section][counter_name]["priority"]
+                    recorded.pop("priority")
+                assert shown == recorded, (name, path)
 
 
 def test_mon_counters_are_its_schema_at_priority_5_and_up(
