@@ -7,7 +7,7 @@ from typing import Any
 
 from app.ceph.client import CephClient
 from app.ceph.pool import osd_dump
-from app.errors import ClusterUnavailable, NotFound
+from app.errors import BadRequest, ClusterUnavailable, NotFound
 
 
 def osd_flags(flags: str) -> list[str]:
@@ -59,3 +59,39 @@ async def list_osd_flags(ceph: CephClient) -> list[str]:
     """The OSD map flags."""
     dump = await osd_dump(ceph)
     return osd_flags(dump.get("flags", ""))
+
+
+# -- writes: the module's commands, as waves of a job ------------------------------------------
+
+# The flags the module lets a client set and unset (its OSD_FLAGS); `pause` is pauserd+pausewr.
+OSD_FLAGS = (
+    "pause",
+    "noup",
+    "nodown",
+    "noout",
+    "noin",
+    "nobackfill",
+    "norecover",
+    "noscrub",
+    "nodeep-scrub",
+)
+
+
+def osd_flag_commands(flags: Mapping[str, bool]) -> list[list[dict[str, Any]]]:
+    """PATCH /config/osd: `osd set` (true) or `osd unset` (false) for each flag, in one wave
+    in OSD_FLAGS order. An unknown flag is a 400 naming every one (the module only logged
+    them and applied the rest); nothing is applied then."""
+    unknown = [flag for flag in flags if flag not in OSD_FLAGS]
+    if unknown:
+        names = ", ".join(f'"{flag}"' for flag in unknown)
+        raise BadRequest(
+            f"Unknown OSD flag(s) {names}: not valid to set/unset "
+            f"(valid: {', '.join(OSD_FLAGS)}); nothing was applied"
+        )
+    return [
+        [
+            {"prefix": "osd set" if flags[flag] else "osd unset", "key": flag}
+            for flag in OSD_FLAGS
+            if flag in flags
+        ]
+    ]

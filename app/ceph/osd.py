@@ -2,7 +2,8 @@
 
 /osd joins four mon commands the way the module joins the mgr's maps: `osd dump` (the OSDs,
 the pools), `osd crush dump` (which pools can reach each OSD), `osd tree` (reweight) and
-`osd metadata` (the host name).
+`osd metadata` (the host name). The writes (PATCH /osd/{id}, POST /osd/{id}/command) are the
+module's mon commands, as waves of a job.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from app.ceph.client import CephClient
 from app.ceph.crush import crush_dump, crush_rule_osds
 from app.ceph.pool import osd_dump
 from app.ceph.shaping import as_float
-from app.errors import NotFound
+from app.errors import BadRequest, Conflict, NotFound
 
 # The commands the module lets a client run on an up OSD (POST /osd/<id>/command).
 OSD_IMPLEMENTED_COMMANDS = ("scrub", "deep-scrub", "repair")
@@ -208,3 +209,64 @@ async def list_osd_commands(ceph: CephClient, osd_id: int) -> list[str]:
     """The commands one may run on the OSD now; only `osd dump` is needed for that."""
     dump = await osd_dump(ceph)
     return valid_commands(find_osd(dump.get("osds", []), osd_id))
+
+
+# -- writes: the module's commands, as waves of a job ------------------------------------------
+
+
+def update_commands(
+    osd_id: int, *, in_: bool | None = None, up: bool | None = None, reweight: float | None = None
+) -> list[list[dict[str, Any]]]:
+    """PATCH /osd/{id}: `osd in`/`osd out` and `osd down` in a first wave, `osd reweight` in a
+    second. 400 for `up: true` (only the OSD itself can come up) and for `in: false` with a
+    reweight (they contradict: out is weight 0).
+
+    `osd in`/`out` and `osd reweight` set the same OSD map weight (out is 0, in is 1): the
+    module sent them at once and the mon kept whichever it applied last; here the reweight
+    follows the `osd in`.
+    """
+    if up:
+        raise BadRequest("It is not valid to set a down OSD to be up")
+    if in_ is False and reweight is not None:
+        raise BadRequest(
+            "It is not valid to mark an OSD out and reweight it: out sets its weight to 0"
+        )
+    ids = [str(osd_id)]
+    first: list[dict[str, Any]] = []
+    if in_ is not None:
+        first.append({"prefix": "osd in" if in_ else "osd out", "ids": ids})
+    if up is not None:
+        first.append({"prefix": "osd down", "ids": ids})
+    second: list[dict[str, Any]] = []
+    if reweight is not None:
+        # The mon wants a float: Pacific refuses `1` ("bad or missing field 'weight'").
+        second.append({"prefix": "osd reweight", "id": osd_id, "weight": float(reweight)})
+    return [first, second]
+
+
+def command_commands(osd: Mapping[str, Any], command: str) -> list[list[dict[str, Any]]]:
+    """POST /osd/{id}/command: `osd scrub|deep-scrub|repair who=<id>`; 409 when the OSD is
+    not up (the module: 500), 400 for a command it does not implement."""
+    if command not in OSD_IMPLEMENTED_COMMANDS:
+        raise BadRequest(f'Command "{command}" not available')
+    if not osd.get("up"):
+        raise Conflict(f'Command "{command}" not available: osd.{osd["osd"]} is not up')
+    return [[{"prefix": f"osd {command}", "who": str(osd["osd"])}]]
+
+
+async def update_waves(
+    ceph: CephClient, osd_id: int, changes: Mapping[str, Any]
+) -> list[list[dict[str, Any]]]:
+    """The wave changing OSD `osd_id` (`changes`: in, up, reweight); 400 for `up: true`,
+    404 when there is no such OSD."""
+    waves = update_commands(
+        osd_id, in_=changes.get("in"), up=changes.get("up"), reweight=changes.get("reweight")
+    )
+    find_osd((await osd_dump(ceph)).get("osds", []), osd_id)
+    return waves
+
+
+async def command_waves(ceph: CephClient, osd_id: int, command: str) -> list[list[dict[str, Any]]]:
+    """The wave running `command` on OSD `osd_id`; 404 when there is none, 409 when down."""
+    osd = find_osd((await osd_dump(ceph)).get("osds", []), osd_id)
+    return command_commands(osd, command)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import RootModel
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
+
+from app.models.pool import no_null, optional_args_schema
 
 
 class ClusterConfig(RootModel[dict[str, str]]):
@@ -12,3 +16,47 @@ class ClusterConfig(RootModel[dict[str, str]]):
 
 class OsdFlags(RootModel[list[str]]):
     """OSD map flags in map order, `pauserd,pausewr` shown as `pause`; `[""]` when none."""
+
+
+def _osd_flags_schema(schema: dict[str, Any]) -> None:
+    optional_args_schema({"noout": True, "pause": False})(schema)
+    # Other keys are answered with 400 (not 422): the schema shows them as not allowed.
+    schema["additionalProperties"] = False
+
+
+_FlagValue = Annotated[bool, Field(strict=True)] | None
+
+
+class OsdFlagsUpdate(BaseModel):
+    """PATCH /config/osd: flags to set (true) or unset (false); the others stay as they are."""
+
+    # Unknown keys are let through here and refused by the route with a 400 naming them.
+    model_config = ConfigDict(extra="allow", json_schema_extra=_osd_flags_schema)
+
+    pause: _FlagValue = Field(default=None, description="Pause reads and writes (pauserd,pausewr).")
+    noup: _FlagValue = Field(default=None, description="OSDs may not be marked up.")
+    nodown: _FlagValue = Field(default=None, description="OSDs may not be marked down.")
+    noout: _FlagValue = Field(default=None, description="OSDs are not marked out when down.")
+    noin: _FlagValue = Field(default=None, description="Booting OSDs are not marked in.")
+    nobackfill: _FlagValue = Field(default=None, description="Backfill is suspended.")
+    norecover: _FlagValue = Field(default=None, description="Recovery is suspended.")
+    noscrub: _FlagValue = Field(default=None, description="Scrubbing is disabled.")
+    nodeep_scrub: _FlagValue = Field(
+        default=None, alias="nodeep-scrub", description="Deep scrubbing is disabled."
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_null(cls, value: Any) -> Any:
+        return no_null(value)
+
+    def flags(self) -> dict[str, Any]:
+        """Every key given, by its name in the body (unknown ones too, to be refused)."""
+        # Not `model_dump(exclude_unset=True)`: an extra key spelt like a field's Python name
+        # (`nodeep_scrub`) counts that field as set. A field left out is None (null is refused).
+        given = {
+            field.alias or name: getattr(self, name)
+            for name, field in type(self).model_fields.items()
+            if getattr(self, name) is not None
+        }
+        return {**given, **(self.model_extra or {})}

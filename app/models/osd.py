@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
+
+from app.models.pool import no_null, optional_args_schema
 
 
 class Osd(BaseModel):
@@ -34,3 +38,51 @@ class Osd(BaseModel):
 class OsdCommands(RootModel[list[str]]):
     """The commands one may run on the OSD: scrub, deep-scrub and repair when up, none when
     down."""
+
+
+# -- request bodies ----------------------------------------------------------------------------
+
+
+class OsdUpdate(BaseModel):
+    """PATCH /osd/{id}: mark the OSD in or out, down, or reweight it; what is left out stays."""
+
+    # `in` is a Python keyword: the field is `in_`, read as "in".
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=optional_args_schema({"in": False, "reweight": 0.8}),
+    )
+
+    in_: Annotated[bool, Field(strict=True)] | None = Field(
+        default=None, alias="in", description="true: mark the OSD in; false: mark it out."
+    )
+    up: Annotated[bool, Field(strict=True)] | None = Field(
+        default=None,
+        description=(
+            "false: mark the OSD down (a running OSD reports itself up again); true is "
+            "refused with 400, only the OSD itself can come up."
+        ),
+    )
+    reweight: Annotated[float, Field(strict=True, ge=0.0, le=1.0)] | None = Field(
+        default=None, description="Override weight (`osd reweight`), 0.0 to 1.0."
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_null(cls, value: Any) -> Any:
+        return no_null(value)
+
+    def changes(self) -> dict[str, Any]:
+        """The changes given, keyed as in the body (in, up, reweight)."""
+        return self.model_dump(exclude_unset=True, by_alias=True)
+
+
+class OsdCommand(BaseModel):
+    """POST /osd/{id}/command: the command to run on the (up) OSD."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"command": "scrub"}]}
+    )
+
+    command: Literal["scrub", "deep-scrub", "repair"] = Field(
+        description="What to run; the OSD must be up (else 409)."
+    )

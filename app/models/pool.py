@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 
 class Pool(BaseModel):
@@ -24,3 +34,127 @@ class Pool(BaseModel):
     application_metadata: dict[str, dict[str, str]] = Field(
         description="Applications enabled on the pool."
     )
+
+
+# -- request bodies ----------------------------------------------------------------------------
+
+# Strict: a JSON number for a count, never "8" or true (the module passed anything on to Ceph).
+# Ceph's own bounds: size 1..10 ("pool size must be between 1 and 10"), pg_num > 0.
+_Size = Annotated[int, Field(strict=True, ge=1, le=10)]
+_Count = Annotated[int, Field(strict=True, ge=1)]
+_Quota = Annotated[int, Field(strict=True, ge=0)]
+_Flag = Annotated[bool, Field(strict=True)]
+_PoolName = Annotated[str, StringConstraints(min_length=1)]
+_RuleId = Annotated[int, Field(ge=0)]
+_RuleName = Annotated[str, StringConstraints(min_length=1)]
+
+
+def drop_null_from_schema(schema: dict[str, Any]) -> None:
+    """Show an optional field `X | None = None` as plain X: null is refused (`no_null`)."""
+    for prop in schema.get("properties", {}).values():
+        variants = prop.get("anyOf")
+        if isinstance(variants, list) and {"type": "null"} in variants:
+            rest = [v for v in variants if v != {"type": "null"}]
+            del prop["anyOf"]
+            if len(rest) == 1:
+                prop.update(rest[0])
+            else:
+                prop["anyOf"] = rest
+        if prop.get("default", "") is None:
+            del prop["default"]
+
+
+def optional_args_schema(example: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    """A `json_schema_extra` for a body of optional arguments: no null, one example."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        drop_null_from_schema(schema)
+        schema["examples"] = [example]
+
+    return extra
+
+
+def no_null(value: Any) -> Any:
+    """A before-validator: an explicit null would reach Ceph as the text "None"."""
+    if value is None:
+        raise ValueError("null is not a value here: leave the argument out")
+    return value
+
+
+class PoolArgs(BaseModel):
+    """The pool arguments the module accepts; each one left out is left as it is."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=drop_null_from_schema)
+
+    size: _Size | None = Field(default=None, description="Replicas (or k+m chunks), 1 to 10.")
+    min_size: _Size | None = Field(
+        default=None, description="Replicas needed to serve I/O, 1 to size."
+    )
+    pg_num: _Count | None = Field(
+        default=None,
+        description="Placement groups; pgp_num follows in a second wave unless given.",
+    )
+    pgp_num: _Count | None = Field(
+        default=None, description="Placement groups used for placement (set after pg_num)."
+    )
+    crush_rule: _RuleId | _RuleName | None = Field(
+        default=None, description="CRUSH rule: its id (as GET /pool shows) or its name."
+    )
+    hashpspool: _Flag | None = Field(
+        default=None,
+        description="Set (true) or unset (false) the flag; remaps every PG of the pool.",
+    )
+    quota_max_bytes: _Quota | None = Field(default=None, description="Byte quota, 0 for none.")
+    quota_max_objects: _Quota | None = Field(default=None, description="Object quota, 0 for none.")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_null(cls, value: Any) -> Any:
+        return no_null(value)
+
+    @field_validator("crush_rule", mode="before")
+    @classmethod
+    def _rule_id_or_name(cls, value: Any) -> Any:
+        # One clear error instead of the int|str union's two.
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ValueError("a CRUSH rule id (integer) or name (string)")
+        if isinstance(value, int) and value < 0:
+            raise ValueError("a CRUSH rule id is 0 or more")
+        if isinstance(value, str) and not value:
+            raise ValueError("a CRUSH rule name is not empty")
+        return value
+
+    @model_validator(mode="after")
+    def _min_size_within_size(self) -> PoolArgs:
+        if self.size is not None and self.min_size is not None and self.min_size > self.size:
+            raise ValueError(f"min_size ({self.min_size}) must not exceed size ({self.size})")
+        return self
+
+    def pool_args(self) -> dict[str, Any]:
+        """The arguments given, by name (in field order)."""
+        return self.model_dump(exclude_unset=True)
+
+
+class PoolUpdate(PoolArgs):
+    """PATCH /pool/{id}: the pool arguments to change."""
+
+    model_config = ConfigDict(
+        json_schema_extra=optional_args_schema(
+            {"size": 3, "min_size": 2, "quota_max_objects": 1000}
+        )
+    )
+
+
+class PoolCreate(PoolArgs):
+    """POST /pool: a name and pg_num, plus any pool argument to set after creating it."""
+
+    model_config = ConfigDict(
+        json_schema_extra=optional_args_schema({"name": "rbd", "pg_num": 32, "size": 3})
+    )
+
+    name: _PoolName = Field(description="The new pool's name.")
+    pg_num: _Count = Field(description="Placement groups (pgp_num is set to the same).")
+
+    def pool_args(self) -> dict[str, Any]:
+        """The arguments to set after `osd pool create` (pg_num is one of its own)."""
+        return self.model_dump(exclude_unset=True, exclude={"name", "pg_num"})

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Response
 
 from app.ceph import config as config_ceph
-from app.deps import CephDep, KeyDep
-from app.models.config import ClusterConfig, OsdFlags
+from app.deps import AdminKeyDep, CephDep, JobTableDep, KeyDep
+from app.jobs import WaitDep, run_job
+from app.models.config import ClusterConfig, OsdFlags, OsdFlagsUpdate
+from app.models.request import JOB_RESPONSES, Job
 
 router = APIRouter(prefix="/config", tags=["config"])
 
@@ -27,3 +31,12 @@ async def get_cluster_config_option(key: str, ceph: CephDep, _key: KeyDep) -> st
 async def list_osd_flags(ceph: CephDep, _key: KeyDep) -> list[str]:
     """Show OSD configuration options."""
     return await config_ceph.list_osd_flags(ceph)
+
+
+@router.patch("/osd", response_model=Job, responses=JOB_RESPONSES, operation_id="update_osd_flags")
+async def update_osd_flags(
+    body: OsdFlagsUpdate, response: Response, jobs: JobTableDep, wait: WaitDep, _key: AdminKeyDep
+) -> dict[str, Any]:
+    """Modify OSD configuration options."""
+    waves = config_ceph.osd_flag_commands(body.flags())
+    return await run_job(response, jobs, waves, wait)

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BeforeValidator
 
 from app.ceph import osd as osd_ceph
-from app.deps import CephDep, KeyDep
-from app.models.osd import Osd, OsdCommands
+from app.deps import AdminKeyDep, CephDep, JobTableDep, KeyDep
+from app.jobs import WaitDep, run_job
+from app.models.error import ErrorResponse
+from app.models.osd import Osd, OsdCommand, OsdCommands, OsdUpdate
+from app.models.request import JOB_RESPONSES, Job
 
 router = APIRouter(prefix="/osd", tags=["osd"])
+
+COMMAND_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **JOB_RESPONSES,
+    409: {"model": ErrorResponse, "description": "The OSD is not up: nothing can run on it."},
+}
 
 
 def _empty_is_none(value: object) -> object:
@@ -42,3 +50,38 @@ async def get_osd(osd_id: int, ceph: CephDep, _key: KeyDep) -> dict[str, Any]:
 async def list_osd_commands(osd_id: int, ceph: CephDep, _key: KeyDep) -> list[str]:
     """Show implemented commands for the OSD id."""
     return await osd_ceph.list_osd_commands(ceph, osd_id)
+
+
+@router.patch("/{osd_id}", response_model=Job, responses=JOB_RESPONSES, operation_id="update_osd")
+async def update_osd(
+    osd_id: int,
+    body: OsdUpdate,
+    response: Response,
+    jobs: JobTableDep,
+    ceph: CephDep,
+    wait: WaitDep,
+    _key: AdminKeyDep,
+) -> dict[str, Any]:
+    """Modify the state (up, in) of the OSD id or reweight it."""
+    waves = await osd_ceph.update_waves(ceph, osd_id, body.changes())
+    return await run_job(response, jobs, waves, wait)
+
+
+@router.post(
+    "/{osd_id}/command",
+    response_model=Job,
+    responses=COMMAND_RESPONSES,
+    operation_id="run_osd_command",
+)
+async def run_osd_command(
+    osd_id: int,
+    body: OsdCommand,
+    response: Response,
+    jobs: JobTableDep,
+    ceph: CephDep,
+    wait: WaitDep,
+    _key: AdminKeyDep,
+) -> dict[str, Any]:
+    """Run the implemented command for the OSD id."""
+    waves = await osd_ceph.command_waves(ceph, osd_id, body.command)
+    return await run_job(response, jobs, waves, wait)

@@ -10,12 +10,19 @@ from typing import Any, cast
 
 import anyio
 import pytest
+from pydantic import ValidationError
 
 from app.ceph import config as config_ceph
 from app.ceph.client import CephClient
-from app.ceph.config import active_mgr_name, config_option, osd_flags
-from app.errors import ClusterUnavailable, NotFound
-from app.models.config import ClusterConfig, OsdFlags
+from app.ceph.config import (
+    OSD_FLAGS,
+    active_mgr_name,
+    config_option,
+    osd_flag_commands,
+    osd_flags,
+)
+from app.errors import BadRequest, ClusterUnavailable, NotFound
+from app.models.config import ClusterConfig, OsdFlags, OsdFlagsUpdate
 
 SAMPLES = Path(__file__).parent / "samples"
 
@@ -109,3 +116,56 @@ def test_cluster_config_option_unknown_is_404() -> None:
     assert anyio.run(config_ceph.get_cluster_config_option, fake, "osd_pool_default_size") == "1"
     with pytest.raises(NotFound):
         anyio.run(config_ceph.get_cluster_config_option, fake, "nope")
+
+
+# -- writes: OSD flags -------------------------------------------------------------------------
+
+
+def test_flag_commands_set_and_unset_in_the_modules_flag_order() -> None:
+    assert osd_flag_commands({"nodeep-scrub": False, "noout": True, "pause": True}) == [
+        [
+            {"prefix": "osd set", "key": "pause"},
+            {"prefix": "osd set", "key": "noout"},
+            {"prefix": "osd unset", "key": "nodeep-scrub"},
+        ]
+    ]
+    assert osd_flag_commands({}) == [[]]
+
+
+def test_every_module_flag_is_accepted() -> None:
+    assert OSD_FLAGS == (
+        "pause",
+        "noup",
+        "nodown",
+        "noout",
+        "noin",
+        "nobackfill",
+        "norecover",
+        "noscrub",
+        "nodeep-scrub",
+    )
+    [wave] = osd_flag_commands(dict.fromkeys(OSD_FLAGS, False))
+    assert [c["key"] for c in wave] == list(OSD_FLAGS)
+    assert {c["prefix"] for c in wave} == {"osd unset"}
+
+
+def test_unknown_flags_are_400_naming_each_and_nothing_else() -> None:
+    with pytest.raises(BadRequest) as caught:
+        osd_flag_commands({"noout": True, "pauserd": True, "nodeep_scrub": False})
+    assert caught.value.status_code == 400
+    assert '"pauserd"' in caught.value.message
+    assert '"nodeep_scrub"' in caught.value.message
+    assert '"noout"' not in caught.value.message
+
+
+def test_flags_body() -> None:
+    body = OsdFlagsUpdate.model_validate({"nodeep-scrub": True, "pause": False, "bogus": 1})
+    # Unknown keys pass the model, to be refused with a 400 naming them.
+    assert body.flags() == {"pause": False, "nodeep-scrub": True, "bogus": 1}
+    assert OsdFlagsUpdate.model_validate({"nodeep_scrub": True}).flags() == {"nodeep_scrub": True}
+    with pytest.raises(ValidationError) as caught:
+        OsdFlagsUpdate.model_validate({"noout": "yes", "noup": 1, "pause": None})
+    assert {e["loc"][0] for e in caught.value.errors()} == {"noout", "noup", "pause"}
+    schema = OsdFlagsUpdate.model_json_schema()
+    assert "nodeep-scrub" in schema["properties"]
+    assert schema["additionalProperties"] is False

@@ -16,7 +16,7 @@ from typing import Any, cast
 import anyio
 import anyio.lowlevel
 import pytest
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from app.ceph import osd as osd_ceph
 from app.ceph.client import CephClient
@@ -32,8 +32,8 @@ from app.ceph.osd import (
     shape_osds,
     valid_commands,
 )
-from app.errors import CephError, NotFound
-from app.models.osd import Osd
+from app.errors import BadRequest, CephError, Conflict, NotFound
+from app.models.osd import Osd, OsdCommand, OsdUpdate
 
 SAMPLES = Path(__file__).parent / "samples"
 SCENARIOS = ["pacific_3osd", "pacific_mixed"]
@@ -328,3 +328,119 @@ def test_osd_commands_need_only_the_dump() -> None:
     with pytest.raises(NotFound) as caught:
         run_with(fake, osd_ceph.list_osd_commands, 7)
     assert caught.value.message == 'Failed to identify the OSD id "7"'
+
+
+# -- writes: the module's command waves --------------------------------------------------------
+
+
+def test_update_commands_in_the_modules_order_reweight_after_in() -> None:
+    assert osd_ceph.update_commands(3, in_=True, up=False, reweight=0.5) == [
+        [{"prefix": "osd in", "ids": ["3"]}, {"prefix": "osd down", "ids": ["3"]}],
+        [{"prefix": "osd reweight", "id": 3, "weight": 0.5}],
+    ]
+    assert osd_ceph.update_commands(0, in_=False, up=False) == [
+        [{"prefix": "osd out", "ids": ["0"]}, {"prefix": "osd down", "ids": ["0"]}],
+        [],
+    ]
+    assert osd_ceph.update_commands(0, reweight=0.25) == [
+        [],
+        [{"prefix": "osd reweight", "id": 0, "weight": 0.25}],
+    ]
+    assert osd_ceph.update_commands(0) == [[], []]
+
+
+def test_reweight_is_sent_as_a_float() -> None:
+    # Pacific refuses an integral JSON number for `weight`.
+    [[], [command]] = osd_ceph.update_commands(1, reweight=1)
+    assert command["weight"] == 1.0
+    assert isinstance(command["weight"], float)
+
+
+def test_out_with_a_reweight_is_refused() -> None:
+    # Both set the OSD map weight: out is 0.
+    for reweight in (0.0, 0.5):
+        with pytest.raises(BadRequest) as caught:
+            osd_ceph.update_commands(0, in_=False, reweight=reweight)
+        assert "out sets its weight to 0" in caught.value.message
+
+
+def test_up_true_is_refused() -> None:
+    with pytest.raises(BadRequest) as caught:
+        osd_ceph.update_commands(0, in_=True, up=True)
+    assert caught.value.status_code == 400
+    assert caught.value.message == "It is not valid to set a down OSD to be up"
+
+
+def test_command_on_an_up_osd() -> None:
+    for command in ALL_COMMANDS:
+        assert osd_ceph.command_commands({"osd": 4, "up": 1}, command) == [
+            [{"prefix": f"osd {command}", "who": "4"}]
+        ]
+
+
+def test_command_on_a_down_osd_is_409() -> None:
+    with pytest.raises(Conflict) as caught:
+        osd_ceph.command_commands({"osd": 2, "up": 0}, "scrub")
+    assert caught.value.status_code == 409
+    assert caught.value.message == 'Command "scrub" not available: osd.2 is not up'
+
+
+def test_unimplemented_command_is_400() -> None:
+    with pytest.raises(BadRequest):
+        osd_ceph.command_commands({"osd": 0, "up": 1}, "compact")
+
+
+def test_update_waves_check_the_osd_exists_first() -> None:
+    fake = FakeCeph("pacific_mixed")
+    assert run_with(fake, osd_ceph.update_waves, 1, {"in": True, "reweight": 0.25}) == [
+        [{"prefix": "osd in", "ids": ["1"]}],
+        [{"prefix": "osd reweight", "id": 1, "weight": 0.25}],
+    ]
+    assert [c["prefix"] for c in fake.asked] == ["osd dump"]
+    with pytest.raises(NotFound) as caught:
+        run_with(fake, osd_ceph.update_waves, 7, {"in": True})
+    assert caught.value.message == 'Failed to identify the OSD id "7"'
+    # `up: true` is refused before anything is asked.
+    fake.asked.clear()
+    with pytest.raises(BadRequest):
+        run_with(fake, osd_ceph.update_waves, 7, {"up": True})
+    assert fake.asked == []
+
+
+def test_command_waves_use_the_up_state_of_the_map() -> None:
+    # In the mixed scenario osd.2 is down.
+    fake = FakeCeph("pacific_mixed")
+    assert run_with(fake, osd_ceph.command_waves, 0, "deep-scrub") == [
+        [{"prefix": "osd deep-scrub", "who": "0"}]
+    ]
+    with pytest.raises(Conflict):
+        run_with(fake, osd_ceph.command_waves, 2, "scrub")
+    with pytest.raises(NotFound):
+        run_with(fake, osd_ceph.command_waves, 9, "scrub")
+
+
+def test_update_body() -> None:
+    assert OsdUpdate.model_validate({"in": False, "reweight": 1}).changes() == {
+        "in": False,
+        "reweight": 1.0,
+    }
+    assert OsdUpdate.model_validate({}).changes() == {}
+    with pytest.raises(ValidationError) as caught:
+        OsdUpdate.model_validate({"in": 1, "up": "no", "reweight": 1.5, "in_": True, "out": 1})
+    found = {".".join(map(str, e["loc"])): e["type"] for e in caught.value.errors()}
+    assert found == {
+        "in": "bool_type",
+        "up": "bool_type",
+        "reweight": "less_than_equal",
+        "in_": "extra_forbidden",
+        "out": "extra_forbidden",
+    }
+    with pytest.raises(ValidationError):
+        OsdUpdate.model_validate({"reweight": None})
+
+
+def test_command_body() -> None:
+    assert OsdCommand.model_validate({"command": "repair"}).command == "repair"
+    for bad in ({}, {"command": "compact"}, {"command": "scrub", "who": 1}):
+        with pytest.raises(ValidationError):
+            OsdCommand.model_validate(bad)
