@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: setup demo test lint typecheck unit
+.PHONY: setup demo test lint typecheck unit openapi
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -13,12 +13,18 @@ demo: setup
 lint: setup
 	$(VENV)/ruff check .
 	$(VENV)/ruff format --check .
+	$(VENV)/hadolint Dockerfile
 
 typecheck: setup
 	$(VENV)/mypy
 
 unit: setup
 	$(VENV)/pytest tests/unit
+
+# docs/openapi.json, the committed copy of the spec served on /openapi.json (a test fails
+# when it is stale).
+openapi: setup
+	$(VENV)/python -m cli.main openapi > docs/openapi.json.tmp && mv docs/openapi.json.tmp docs/openapi.json
 
 # Lint, types, then the whole suite; the integration tests start (and always stop) their own
 # throwaway cluster.

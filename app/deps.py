@@ -8,8 +8,9 @@ from fastapi import Depends, Request
 
 from app.auth import Identity, KeyStore, Role, basic_auth, require_role
 from app.ceph.client import CephClient
-from app.errors import Unauthorized
+from app.errors import Forbidden, Unauthorized
 from app.jobs import JobTable
+from app.metrics import GatewayMetrics
 from app.settings import Settings
 
 
@@ -46,8 +47,13 @@ async def require_key(
 ) -> Identity:
     """Any valid key (admin or read-only)."""
     if credentials is None:
+        _auth_failed(request, "missing")
         raise Unauthorized("Authentication required: HTTP Basic with a key name and key")
-    identity = await keys.authenticate(*credentials)
+    try:
+        identity = await keys.authenticate(*credentials)
+    except Unauthorized:
+        _auth_failed(request, "invalid")
+        raise
     request.state.key_name = identity.name  # for the access log
     return identity
 
@@ -55,9 +61,31 @@ async def require_key(
 KeyDep = Annotated[Identity, Depends(require_key)]
 
 
-async def require_admin_key(identity: KeyDep) -> Identity:
+async def require_admin_key(request: Request, identity: KeyDep) -> Identity:
     """An admin key."""
-    return require_role(identity, Role.ADMIN)
+    try:
+        return require_role(identity, Role.ADMIN)
+    except Forbidden:
+        _auth_failed(request, "forbidden")
+        raise
+
+
+def _auth_failed(request: Request, reason: str) -> None:
+    metrics: GatewayMetrics = request.state.metrics
+    metrics.auth_failed(reason)
 
 
 AdminKeyDep = Annotated[Identity, Depends(require_admin_key)]
+
+
+async def check_key_before_body(request: Request) -> None:
+    """The key checks a malformed JSON body must not jump ahead of.
+
+    FastAPI decodes a JSON body before any dependency runs, so `{"name": ` would answer 422
+    to a caller with no key or the wrong role. The validation handler calls this first. Every
+    route taking a body changes something and needs an admin key (tests/integration/
+    test_roles.py holds every route to that), so the method tells which check applies.
+    """
+    identity = await require_key(request, get_key_store(request), await basic_auth(request))
+    if request.method not in ("GET", "HEAD"):
+        await require_admin_key(request, identity)

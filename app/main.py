@@ -8,18 +8,23 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+from cryptography import x509
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.access_log import AccessLogMiddleware
 from app.auth import KeyStore
 from app.ceph.client import CephClient
 from app.ceph.perf import PerfSchemaCache
+from app.deps import check_key_before_body
 from app.errors import GatewayError
 from app.jobs import open_job_table
+from app.metrics import GatewayMetrics
 from app.models.error import ERROR_RESPONSES, ErrorResponse, ValidationIssue
 from app.routers import ALL_ROUTERS
+from app.routers.doc import mount_assets as mount_doc_assets
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,8 +51,13 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return _error(exc.status_code, str(exc.detail), dict(exc.headers or {}) or None)
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if any(e.get("type") == "json_invalid" for e in exc.errors()):
+        try:
+            await check_key_before_body(request)
+        except GatewayError as auth_error:
+            return await _gateway_error(request, auth_error)
     issues = [
         ValidationIssue(
             loc=list(e.get("loc", ())), msg=str(e.get("msg", "")), type=str(e.get("type", ""))
@@ -63,26 +73,36 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return _error(422 if in_body else 400, message, issues=issues)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the gateway for `settings` (default: from the environment). Nothing connects yet."""
+def create_app(settings: Settings | None = None, *, tls_certificate: str | None = None) -> FastAPI:
+    """Build the gateway for `settings` (default: from the environment). Nothing connects yet.
+
+    `tls_certificate` is the PEM the server presents, when it serves TLS (for /readyz).
+    """
     settings = settings or Settings()
+    metrics = GatewayMetrics()  # this app's own registry, never the process-wide one
+    served_certificate = (
+        x509.load_pem_x509_certificate(tls_certificate.encode()) if tls_certificate else None
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        ceph = CephClient(settings)
+        ceph = CephClient(settings, on_call=metrics.observe_ceph_call)
         keys = KeyStore(ceph, settings)
         # On exit the job table refuses new jobs and lets running ones finish (with a grace).
         async with open_job_table(ceph, settings) as jobs, anyio.create_task_group() as tg:
             tg.start_soon(_connect_then_load_keys, ceph, keys)
-            yield {
-                "ceph": ceph,
-                "keys": keys,
-                "settings": settings,
-                "perf_cache": PerfSchemaCache(),
-                "jobs": jobs,
-            }
+            with metrics.watching(ceph, keys, jobs):  # jobs by state etc., read at scrape time
+                yield {
+                    "ceph": ceph,
+                    "keys": keys,
+                    "settings": settings,
+                    "perf_cache": PerfSchemaCache(),
+                    "jobs": jobs,
+                    "metrics": metrics,
+                    "tls_certificate": served_certificate,
+                }
             tg.cancel_scope.cancel()
-        ceph.close()
+        await ceph.aclose()
 
     app = FastAPI(
         title="cephgw",
@@ -96,8 +116,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    # One JSON line per request (logger cephgw.access), and the request metrics.
+    app.add_middleware(AccessLogMiddleware, observers=[metrics.observe_request])
     for router in ALL_ROUTERS:
         app.include_router(router)
+    mount_doc_assets(app)  # Swagger UI's and ReDoc's files, for /doc and /redoc
     return app
 
 

@@ -136,6 +136,21 @@ class Settings(BaseSettings):
             "before it cancels what is left."
         ),
     )
+    metrics_public: bool = Field(
+        default=False,
+        description=(
+            "Serve GET /metrics without a key (for a Prometheus that cannot send one); by "
+            "default it needs an admin or read-only key."
+        ),
+    )
+    readiness_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description=(
+            "Seconds GET /readyz waits for the cheap mon command that proves the cluster "
+            "answers; past it the gateway reports itself not ready."
+        ),
+    )
     request_deny: list[str] = Field(
         default=list(DEFAULT_DENIED_COMMANDS),
         description=(

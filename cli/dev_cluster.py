@@ -334,6 +334,9 @@ def _conf_text(directory: Path, fsid: str, v2_port: int, v1_port: int) -> str:
         # Pacific enables restful on a new cluster; it would listen on :: 8003 (the demo's
         # port) as soon as a certificate exists. Tests enable it on a port of their own.
         "mgr initial modules = iostat\n"
+        # Tests mark OSDs down on purpose; past 5 markdowns in 10 minutes an OSD would shut
+        # itself down for good and take later tests with it.
+        "osd max markdown count = 1000\n"
         "\n[mon]\n"
         f"mon data = {d}/mon.$id\n"
         f"keyring = {d}/mon.$id/keyring\n"
@@ -696,6 +699,15 @@ def load(directory: Path = DEFAULT_DIR) -> DevCluster:
         )
     except KeyError as exc:
         raise DevClusterError(f"{directory / STATE_FILE}: missing {exc}") from exc
+
+
+def start_osd(cluster: DevCluster, osd_id: int, *, timeout: float = 30.0) -> int:
+    """Starts OSD `osd_id` of a running cluster again, as `up` started it; returns its pid.
+
+    For tests that stop an OSD and bring it back. Returns once the daemon runs, not once
+    the mon has marked it up.
+    """
+    return _start_daemon(cluster.directory, "ceph-osd", f"osd.{osd_id}", _Deadline(timeout))
 
 
 def status(directory: Path = DEFAULT_DIR) -> dict[str, object]:

@@ -158,7 +158,7 @@ async def resolve_serve_plan(settings: Settings) -> ServePlan:
                 if needs_cluster_cert:
                     cert = await restful_config.get_certificate(ceph, settings.mgr_name)
         finally:
-            ceph.close()
+            await ceph.aclose()
     if not settings.insecure_http and cert is None:
         raise UsageError(
             "no TLS certificate: none in config-key mgr/restful/crt "
@@ -177,6 +177,7 @@ async def resolve_serve_plan(settings: Settings) -> ServePlan:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.access_log import configure_access_log
     from app.main import create_app
 
     settings = settings_from(args)
@@ -197,14 +198,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
             ssl = {"ssl_certfile": str(crt_file), "ssl_keyfile": str(key_file)}
         scheme = "http" if settings.insecure_http else "https"
         log.info("serving on %s://%s:%d", scheme, plan.addr, plan.port)
+        configure_access_log(sys.stdout)  # JSON lines; uvicorn's own access log is off
         uvicorn.run(
-            create_app(settings),
-            host=plan.addr,
+            create_app(settings, tls_certificate=plan.cert_pem),
+            # '::' means every address, as in the module; asyncio binds it IPv6-only, so
+            # ask for every address ('') and it binds both 0.0.0.0 and '::'.
+            host="" if plan.addr == "::" else plan.addr,
             port=plan.port,
             log_level=settings.log_level.lower(),
+            access_log=False,
             timeout_graceful_shutdown=10,
             **ssl,  # type: ignore[arg-type]
         )
+    return 0
+
+
+# -- openapi ------------------------------------------------------------------------------------
+
+
+def cmd_openapi(_: argparse.Namespace) -> int:
+    import json
+
+    from app.main import create_app
+
+    # The spec needs no cluster: the app is built, not started. `make openapi` keeps
+    # docs/openapi.json equal to this.
+    print(json.dumps(create_app().openapi(), indent=2, ensure_ascii=False))
     return 0
 
 
@@ -287,6 +306,13 @@ def build_parser() -> argparse.ArgumentParser:
     cert.add_argument("--hostname", help="certificate host name (default: this host's FQDN)")
     cert.add_argument("--key-type", choices=["rsa", "ec"], default="rsa", help="default: rsa")
     cert.set_defaults(func=cmd_create_self_signed_cert)
+
+    openapi = sub.add_parser(
+        "openapi",
+        help="print the OpenAPI description (JSON)",
+        description="Print the API's OpenAPI 3.1 description, as served on /openapi.json.",
+    )
+    openapi.set_defaults(func=cmd_openapi)
 
     dev_cluster.add_arguments(sub)
     return parser

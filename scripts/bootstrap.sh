@@ -5,11 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(ceph-mon ceph-mgr ceph-osd ceph-mgr-modules-core python3-rados python3-venv curl)
+# chromium + chromium-driver: the Swagger UI browser test (tests/integration/test_swagger_ui.py).
+apt_packages=(ceph-mon ceph-mgr ceph-osd ceph-mgr-modules-core python3-rados python3-venv curl
+    chromium chromium-driver)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
+# Node.js and npm for the TypeScript SDK check (tests/integration/test_sdk.py); a Node.js
+# installed another way (with its own npm) is kept.
+command -v npm >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "bootstrap: installing ${missing[*]}" >&2
     if [ "$(id -u)" -ne 0 ]; then
@@ -40,3 +45,9 @@ if [ -z "$so" ]; then
 fi
 ln -sf "$so" "$site/$(basename "$so")"
 .venv/bin/python -c 'import rados' || { echo "bootstrap: the venv cannot import rados" >&2; exit 2; }
+
+# openapi-typescript and tsc for the TypeScript SDK check, pinned by tests/sdk/ts/package-lock.json.
+ts=tests/sdk/ts
+if [ ! -f "$ts/node_modules/.package-lock.json" ] || [ "$ts/package-lock.json" -nt "$ts/node_modules/.package-lock.json" ]; then
+    npm ci --prefix "$ts" --no-audit --no-fund --prefer-offline --loglevel=error >/dev/null
+fi

@@ -12,8 +12,9 @@ import errno
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
 import anyio
@@ -30,14 +31,21 @@ T = TypeVar("T")
 # Ceph's own CLI adds this to every command; the module's JSON comes from the same dumps.
 _FORMAT = {"format": "json"}
 
+# Told (target: mon, mgr or osd; command prefix; seconds) after every librados command.
+CallObserver = Callable[[str, str, float], None]
+
 
 class CephClient:
     """One librados connection, opened by the app's lifespan and shared by all requests."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, on_call: CallObserver | None = None) -> None:
         self._settings = settings
+        self._on_call = on_call  # the metrics' latency histogram
         self._cluster: Any = None
         self._lock = threading.Lock()
+        # Calls running in librados threads, so close() can wait for them.
+        self._busy = 0
+        self._idle = threading.Condition()
         self._limiter = anyio.CapacityLimiter(settings.ceph_threads)
         self.last_connect_error: str = "not connected yet"
         self._in_flight: dict[str, asyncio.Future[bytes]] = {}
@@ -77,10 +85,24 @@ class CephClient:
         log.info("connected to the cluster as %s", s.name)
 
     def close(self) -> None:
+        """Stop taking calls, let those still in librados end, then shut the handle down.
+
+        A call abandoned by its request (a timed-out or cancelled sibling) may still be
+        running in its thread; shutting the handle under it would hang that thread forever.
+        """
         with self._lock:
             cluster, self._cluster = self._cluster, None
-        if cluster is not None:
-            cluster.shutdown()
+        if cluster is None:
+            return
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._busy == 0, timeout=self.timeout + 5):
+                log.warning(
+                    "closing the cluster connection with %d call(s) still running", self._busy
+                )
+        cluster.shutdown()
+
+    async def aclose(self) -> None:
+        await anyio.to_thread.run_sync(self.close)
 
     async def aconnect(self) -> None:
         await self._run(self.connect)
@@ -102,6 +124,16 @@ class CephClient:
             raise ClusterUnavailable(f"cluster unavailable: {self.last_connect_error}")
         return cluster
 
+    @contextmanager
+    def _timed(self, target: str, command: Mapping[str, Any]) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            if self._on_call is not None:
+                prefix = str(command.get("prefix", ""))
+                self._on_call(target, prefix, time.perf_counter() - start)
+
     def _check(self, command: Mapping[str, Any], ret: int, outs: str) -> None:
         if ret != 0:
             raise CephError(
@@ -116,10 +148,12 @@ class CephClient:
         """Run a mon command (on any mon, or `target`); returns its output buffer."""
         cmd = json.dumps({**command, **_FORMAT})
         timeout = int(self.timeout)
-        if target is None:
-            ret, outb, outs = self._handle().mon_command(cmd, inbuf, timeout=timeout)
-        else:
-            ret, outb, outs = self._handle().mon_command(cmd, inbuf, timeout=timeout, target=target)
+        handle = self._handle()
+        with self._timed("mon", command):
+            if target is None:
+                ret, outb, outs = handle.mon_command(cmd, inbuf, timeout=timeout)
+            else:
+                ret, outb, outs = handle.mon_command(cmd, inbuf, timeout=timeout, target=target)
         self._check(command, ret, outs)
         return bytes(outb)
 
@@ -132,24 +166,30 @@ class CephClient:
         unchanged, as the module did (no `format` added: `osd stat` answers in plain text).
         """
         cmd = json.dumps(command)
-        ret, outb, outs = self._handle().mon_command(cmd, inbuf, timeout=int(self.timeout))
+        handle = self._handle()
+        with self._timed("mon", command):
+            ret, outb, outs = handle.mon_command(cmd, inbuf, timeout=int(self.timeout))
         return int(ret), bytes(outb).decode("utf-8", "replace"), str(outs)
 
     def mgr_command(self, command: Mapping[str, Any], target: str | None = None) -> bytes:
         """Run a mgr command (on the active mgr, or tell `target`)."""
         cmd = json.dumps({**command, **_FORMAT})
         timeout = int(self.timeout)
-        if target is None:
-            ret, outb, outs = self._handle().mgr_command(cmd, b"", timeout=timeout)
-        else:
-            ret, outb, outs = self._handle().mgr_command(cmd, b"", timeout=timeout, target=target)
+        handle = self._handle()
+        with self._timed("mgr", command):
+            if target is None:
+                ret, outb, outs = handle.mgr_command(cmd, b"", timeout=timeout)
+            else:
+                ret, outb, outs = handle.mgr_command(cmd, b"", timeout=timeout, target=target)
         self._check(command, ret, outs)
         return bytes(outb)
 
     def osd_command(self, osd_id: int, command: Mapping[str, Any]) -> bytes:
         """Tell one OSD a command."""
         cmd = json.dumps({**command, **_FORMAT})
-        ret, outb, outs = self._handle().osd_command(osd_id, cmd, b"", timeout=int(self.timeout))
+        handle = self._handle()
+        with self._timed("osd", command):
+            ret, outb, outs = handle.osd_command(osd_id, cmd, b"", timeout=int(self.timeout))
         self._check(command, ret, outs)
         return bytes(outb)
 
@@ -158,10 +198,20 @@ class CephClient:
     async def _run(self, fn: Callable[[], T]) -> T:
         # librados enforces its own timeouts; this outer one only guards against a call that
         # ignores them, and abandons (not kills) the thread so the client gets its 504.
+        def tracked() -> T:
+            with self._idle:
+                self._busy += 1
+            try:
+                return fn()
+            finally:
+                with self._idle:
+                    self._busy -= 1
+                    self._idle.notify_all()
+
         try:
             with anyio.fail_after(self.timeout + 5):
                 return await anyio.to_thread.run_sync(
-                    fn, limiter=self._limiter, abandon_on_cancel=True
+                    tracked, limiter=self._limiter, abandon_on_cancel=True
                 )
         except TimeoutError as exc:
             raise CephError(errno.ETIMEDOUT, "the cluster did not answer in time") from exc
@@ -239,4 +289,4 @@ async def open_client(settings: Settings) -> AsyncIterator[CephClient]:
     try:
         yield ceph
     finally:
-        ceph.close()
+        await ceph.aclose()

@@ -2,7 +2,20 @@
 
 from fastapi import APIRouter
 
-from app.routers import config, crush, doc, mon, osd, perf, pool, request, root, server
+from app.routers import (
+    config,
+    crush,
+    doc,
+    health,
+    metrics,
+    mon,
+    osd,
+    perf,
+    pool,
+    request,
+    root,
+    server,
+)
 
 ALL_ROUTERS: list[APIRouter] = [
     root.router,
@@ -15,4 +28,6 @@ ALL_ROUTERS: list[APIRouter] = [
     request.router,
     server.router,
     doc.router,
+    health.router,
+    metrics.router,
 ]

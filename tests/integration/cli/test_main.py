@@ -48,6 +48,20 @@ def free_port() -> int:
         return port
 
 
+def _ready(port: int, *, tls: bool) -> bool:
+    """/readyz answers 200: listening, connected, keys loaded (so no 503 in the tests)."""
+    # Only readiness is asked here; the tests check the certificate itself.
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    scheme = "https" if tls else "http"
+    try:
+        r = httpx.get(f"{scheme}://127.0.0.1:{port}/readyz", verify=context, timeout=5)
+    except httpx.TransportError:
+        return False
+    return r.status_code == 200
+
+
 @contextmanager
 def serving(
     cluster: DevCluster, *args: str, env: dict[str, str] | None = None
@@ -76,12 +90,10 @@ def serving(
         deadline = time.monotonic() + 30
         while True:
             assert proc.poll() is None, proc.communicate()[0]
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            if _ready(port, tls="--insecure-http" not in args):
                 break
-            except OSError:
-                assert time.monotonic() < deadline, "serve never listened"
-                time.sleep(0.2)
+            assert time.monotonic() < deadline, "serve never became ready"
+            time.sleep(0.2)
         yield proc, port
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -144,7 +156,15 @@ def test_unreachable_cluster_is_one_line_error(cluster: DevCluster, tmp_path: Pa
 
 @pytest.mark.parametrize(
     "command",
-    ["serve", "create-key", "list-keys", "delete-key", "create-self-signed-cert", "dev-cluster"],
+    [
+        "serve",
+        "create-key",
+        "list-keys",
+        "delete-key",
+        "create-self-signed-cert",
+        "dev-cluster",
+        "openapi",
+    ],
 )
 def test_every_command_has_help(command: str) -> None:
     r = subprocess.run([CEPHGW, command, "--help"], capture_output=True, text=True, check=False)
@@ -302,11 +322,12 @@ def test_serve_takes_port_from_the_modules_setting_and_flag_wins(
         while True:
             try:
                 r = httpx.get(f"http://127.0.0.1:{cluster_port}/pool", auth=admin_auth)
-                break
+                if r.status_code != 503:  # 503 until the first read of the keys
+                    break
             except httpx.TransportError:
                 assert proc.poll() is None, proc.communicate()[0]
-                assert time.monotonic() < deadline, "serve did not listen on the cluster's port"
-                time.sleep(0.2)
+            assert time.monotonic() < deadline, "serve did not answer on the cluster's port"
+            time.sleep(0.2)
         assert r.status_code == 200
     finally:
         proc.terminate()
@@ -315,6 +336,12 @@ def test_serve_takes_port_from_the_modules_setting_and_flag_wins(
     try:
         with serving(cluster, "--mgr-name", "porttest", "--insecure-http") as (_, port):
             assert port != cluster_port
-            assert httpx.get(f"http://127.0.0.1:{port}/pool", auth=admin_auth).status_code == 200
+            deadline = time.monotonic() + 30
+            while (
+                r := httpx.get(f"http://127.0.0.1:{port}/pool", auth=admin_auth)
+            ).status_code == 503:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+            assert r.status_code == 200
     finally:
         ceph_cli(cluster, "config", "rm", "mgr", option)

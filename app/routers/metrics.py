@@ -1,0 +1,43 @@
+"""Route of /metrics: Prometheus' text format."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from app.auth import basic_auth
+from app.deps import KeyStoreDep, SettingsDep, require_key
+from app.metrics import CONTENT_TYPE, GatewayMetrics
+
+router = APIRouter(prefix="", tags=["metrics"])
+
+
+@router.get(
+    "/metrics",
+    operation_id="get_metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus text format 0.0.4, or OpenMetrics if Accept asks.",
+            "content": {CONTENT_TYPE: {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def get_metrics(
+    request: Request,
+    settings: SettingsDep,
+    keys: KeyStoreDep,
+    credentials: Annotated[tuple[str, str] | None, Depends(basic_auth)],
+) -> Response:
+    """Show this gateway's metrics (any key, or none with `metrics_public`).
+
+    Requests and their latency by route template and status, librados command latency by
+    command prefix, authentication failures, jobs by state, and the process' own.
+    """
+    if not settings.metrics_public:
+        await require_key(request, keys, credentials)
+    metrics: GatewayMetrics = request.state.metrics
+    # On the event loop, not in a thread: the job table it reads is only touched here.
+    body, content_type = metrics.render(request.headers.get("accept", ""))
+    return Response(body, media_type=content_type)

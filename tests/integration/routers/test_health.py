@@ -1,0 +1,174 @@
+"""GET /healthz and /readyz: no key, 200 or 503 with the checks that say why."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.routers.health import tls_check
+from app.settings import Settings
+from app.tls import make_self_signed_cert
+
+pytestmark = pytest.mark.integration
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _cert(not_before: dt.datetime, not_after: dt.datetime) -> str:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cephgw-test")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def _ready(client: TestClient) -> None:
+    deadline = time.monotonic() + 30
+    while client.get("/readyz").status_code != 200:
+        assert time.monotonic() < deadline, client.get("/readyz").json()
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def dead_cluster_settings(settings: Settings, tmp_path: Path) -> Settings:
+    """The test cluster's settings, but with a conf whose mon address answers nothing."""
+    conf = tmp_path / "dead.conf"
+    conf.write_text(f"[global]\nmon host = 127.0.0.1:{_free_port()}\n")
+    return settings.model_copy(
+        update={"conf": conf, "connect_timeout": 1.0, "reconnect_interval": 1.0}
+    )
+
+
+@pytest.fixture
+def unreachable(dead_cluster_settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(dead_cluster_settings)) as client:
+        yield client
+
+
+def test_healthz_is_ok_without_a_key(client: TestClient) -> None:
+    r = client.get("/healthz")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok", "checks": {}}
+
+
+def test_readyz_is_ok_with_every_check_when_connected(client: TestClient) -> None:
+    r = client.get("/readyz")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "ok"
+    assert set(body["checks"]) == {"cluster", "keys", "tls"}
+    assert all(c["status"] == "ok" for c in body["checks"].values())
+    assert body["checks"]["cluster"]["detail"].startswith("a mon answered in ")
+    # An app built without a certificate terminates no TLS (TestClient, --insecure-http).
+    assert "plain HTTP" in body["checks"]["tls"]["detail"]
+
+
+def test_probes_ignore_credentials(client: TestClient) -> None:
+    assert client.get("/healthz", auth=("nobody", "wrong")).status_code == 200
+    assert client.get("/readyz", auth=("nobody", "wrong")).status_code == 200
+
+
+def test_readyz_is_503_when_the_cluster_is_unreachable(unreachable: TestClient) -> None:
+    time.sleep(1.5)  # at least one connect attempt failed
+    r = unreachable.get("/readyz")
+    assert r.status_code == 503
+    body = r.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["cluster"]["status"] == "unavailable"
+    assert body["checks"]["cluster"]["detail"].startswith("not connected: cannot connect")
+    assert body["checks"]["keys"]["status"] == "unavailable"
+    assert body["checks"]["tls"]["status"] == "ok"
+    # The process itself is fine: a restart would not help, so liveness stays ok.
+    assert unreachable.get("/healthz").status_code == 200
+
+
+def test_readyz_is_503_when_no_mon_answers_in_time(settings: Settings) -> None:
+    # A timeout no mon can meet: the probe gives up, and says so.
+    impatient = settings.model_copy(update={"readiness_timeout": 1e-6})
+    with TestClient(create_app(impatient)) as client:
+        deadline = time.monotonic() + 30
+        while True:
+            body = client.get("/readyz").json()
+            if body["checks"]["keys"]["status"] == "ok":
+                break
+            assert time.monotonic() < deadline, body
+            time.sleep(0.2)
+        r = client.get("/readyz")
+        assert r.status_code == 503
+        assert r.json()["checks"]["cluster"] == {
+            "status": "unavailable",
+            "detail": "connected, but no mon answered within 1e-06 s",
+        }
+
+
+def test_readyz_reports_the_served_certificate(settings: Settings) -> None:
+    cert_pem, _ = make_self_signed_cert("gw.example")
+    with TestClient(create_app(settings, tls_certificate=cert_pem)) as client:
+        _ready(client)
+        tls = client.get("/readyz").json()["checks"]["tls"]
+    assert tls["status"] == "ok"
+    not_after = x509.load_pem_x509_certificate(cert_pem.encode()).not_valid_after_utc
+    assert tls["detail"] == f"certificate valid until {not_after}"
+
+
+def test_readyz_is_503_with_an_expired_certificate(settings: Settings) -> None:
+    now = dt.datetime.now(dt.UTC)
+    expired = _cert(now - dt.timedelta(days=30), now - dt.timedelta(days=1))
+    with TestClient(create_app(settings, tls_certificate=expired)) as client:
+        deadline = time.monotonic() + 30
+        while client.get("/readyz").json()["checks"]["keys"]["status"] != "ok":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        r = client.get("/readyz")
+    assert r.status_code == 503
+    body = r.json()
+    assert body["checks"]["tls"]["status"] == "unavailable"
+    assert body["checks"]["tls"]["detail"].startswith("certificate expired at ")
+    assert body["checks"]["cluster"]["status"] == "ok"
+
+
+def test_tls_check_bounds() -> None:
+    now = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    cert = x509.load_pem_x509_certificate(
+        _cert(now - dt.timedelta(days=1), now + dt.timedelta(days=1)).encode()
+    )
+    assert tls_check(cert, now).status == "ok"
+    assert tls_check(cert, now + dt.timedelta(days=1)).status == "unavailable"
+    assert tls_check(cert, now - dt.timedelta(days=2)).detail.startswith("certificate not valid")
+    assert tls_check(None, now).status == "ok"
+
+
+def test_readiness_is_in_the_openapi_with_its_503(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert paths["/healthz"]["get"]["operationId"] == "get_health"
+    assert paths["/healthz"]["get"]["tags"] == ["health"]
+    ready = paths["/readyz"]["get"]
+    assert ready["operationId"] == "get_readiness"
+    assert ready["responses"]["503"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/HealthReport"
+    }
+    assert "security" not in ready
