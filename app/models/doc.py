@@ -1,8 +1,10 @@
-"""Schema of /doc, and the module's endpoint map it answers with."""
+"""Schema of /doc, the module's endpoint map it answers with, and where the doc UIs live."""
 
 from __future__ import annotations
 
-from typing import Final
+import importlib.resources
+from pathlib import Path
+from typing import Any, Final
 
 # path → HTTP method → the lines of that handler's docstring.
 EndpointMap = dict[str, dict[str, list[str]]]
@@ -65,4 +67,48 @@ RESTFUL_ENDPOINT_MAP: Final[EndpointMap] = {
     },
     "/server": {"GET": ["Show the information for all the servers"]},
     "/server/<arg>": {"GET": ["Show the information for the server fqdn"]},
+}
+
+
+# ---- The browsable docs: Swagger UI on /doc for a browser, ReDoc on /redoc, the spec on
+# /openapi.json. Their JavaScript and CSS come from the fastapi-standalone-docs package and
+# are served by cephgw itself under /doc/static/: the machines that run it may have no way
+# out to a CDN.
+
+OPENAPI_URL: Final = "/openapi.json"
+ASSETS_URL: Final = "/doc/static"
+
+
+def assets_dir() -> Path:
+    """The folder of fastapi-standalone-docs' static files (swagger/, redoc/, fastapi/)."""
+    return Path(str(importlib.resources.files("fastapi_standalone_docs") / "static"))
+
+
+# Paths under ASSETS_URL (and assets_dir()) that the two HTML pages load.
+SWAGGER_JS: Final = "swagger/swagger-ui-bundle.js"
+SWAGGER_CSS: Final = "swagger/swagger-ui.css"
+REDOC_JS: Final = "redoc/redoc.standalone.js"
+FAVICON: Final = "fastapi/favicon.png"
+ASSETS: Final = (SWAGGER_JS, SWAGGER_CSS, REDOC_JS, FAVICON)
+
+# Swagger UI's options (FastAPI's defaults are kept for the rest). The key is not kept in
+# the browser's localStorage across reloads (persistAuthorization), as it would be in clear.
+SWAGGER_UI_PARAMETERS: Final[dict[str, Any]] = {
+    "persistAuthorization": False,
+    "displayRequestDuration": True,
+    "filter": True,
+    "docExpansion": "list",
+    "defaultModelsExpandDepth": 0,
+    "tryItOutEnabled": False,
+}
+
+# GET /doc's two answers, for the spec: JSON unless the client prefers HTML.
+DOC_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    200: {
+        "description": (
+            "The restful module's endpoint map (JSON); Swagger UI (HTML) for a client that "
+            "prefers `text/html` to `application/json`, as a browser does."
+        ),
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
 }
