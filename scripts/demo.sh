@@ -19,7 +19,11 @@ export CEPH_CONF="$dir/ceph.conf"
 
 server_pid=""
 cleanup() {
-    trap - EXIT INT TERM
+    # make answers Ctrl-C by sending TERM to this script too: ignore both, or the second
+    # signal would cut the cleanup short and leave the cluster running.
+    trap '' INT TERM
+    trap - EXIT
+    set +e  # the gateway's exit status after the kill must not end the cleanup
     [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
     $cephgw dev-cluster down --dir "$dir" || true
 }
