@@ -9,6 +9,7 @@ import ssl
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +20,7 @@ from cryptography import x509
 
 from app.auth import KEY_PREFIX
 from cli.dev_cluster import DevCluster
-from tests.integration.conftest import ceph_cli
+from tests.integration.conftest import ceph_cli, ceph_cli_json
 
 pytestmark = pytest.mark.integration
 
@@ -345,3 +346,38 @@ def test_serve_takes_port_from_the_modules_setting_and_flag_wins(
             assert r.status_code == 200
     finally:
         ceph_cli(cluster, "config", "rm", "mgr", option)
+
+
+def test_sigterm_lets_running_jobs_finish_then_exits(
+    cluster: DevCluster, admin_auth: tuple[str, str]
+) -> None:
+    key = f"cephgw-test/sigterm-{uuid.uuid4().hex[:8]}"
+    # Each blocklist change waits for the mon's next map proposal: the job takes seconds.
+    slow = [
+        [
+            {
+                "prefix": "osd blocklist",
+                "blocklistop": "add",
+                "addr": f"192.0.2.1:0/{n}",
+                "expire": 30.0,
+            }
+        ]
+        for n in (uuid.uuid4().int % 10**9, uuid.uuid4().int % 10**9)
+    ]
+    waves = [*slow, [{"prefix": "config-key set", "key": key, "val": "done"}]]
+    with serving(cluster, "--insecure-http", env={"CEPHGW_JOB_SHUTDOWN_GRACE": "30"}) as (
+        proc,
+        port,
+    ):
+        r = httpx.post(f"http://127.0.0.1:{port}/request", json=waves, auth=admin_auth)
+        assert r.status_code == 200
+        assert r.json()["state"] == "pending"
+        proc.send_signal(signal.SIGTERM)
+        # uvicorn re-raises the signal once its graceful shutdown is done.
+        assert proc.wait(timeout=40) in (0, -signal.SIGTERM)
+        out = proc.communicate()[0]
+    assert "Traceback" not in out
+    # The last wave ran although the signal came before it started.
+    stored = ceph_cli_json(cluster, "config-key", "dump", key)
+    ceph_cli(cluster, "config-key", "rm", key)
+    assert stored == {key: "done"}
