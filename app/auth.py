@@ -102,6 +102,8 @@ class KeyStore:
         self._keys: dict[str, StoredKey] = {}
         self._loaded = False
         self._crypt = _crypt_context()
+        # Verified against for unknown key names; its secret is thrown away at once.
+        self._decoy_hash = self._crypt.hash(new_secret())
         # The cache is keyed by an HMAC under a per-process random key: what it holds can
         # confirm a credential already presented but cannot be used as one.
         self._cache_key = secrets.token_bytes(32)
@@ -177,8 +179,10 @@ class KeyStore:
             raise ClusterUnavailable(f"cluster unavailable: {reason}")
         stored = self._keys.get(name)
         if stored is None:
-            # Same work as a wrong key, so a timing difference does not reveal key names.
-            hmac.compare_digest(secret.encode(), secret.encode())
+            # The same argon2 work as a wrong key, so timing does not reveal which names exist.
+            await anyio.to_thread.run_sync(
+                self._crypt.verify, secret, self._decoy_hash, limiter=self._hash_limiter
+            )
             raise Unauthorized("Invalid credentials")
         if stored.legacy:
             if hmac.compare_digest(secret.encode(), stored.secret_hash.encode()):

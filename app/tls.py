@@ -21,13 +21,17 @@ def make_self_signed_cert(
     hostname: str | None = None, key_type: KeyType = "rsa"
 ) -> tuple[str, str]:
     """A (certificate PEM, private key PEM) pair valid for the host name, 127.0.0.1 and ::1."""
-    hostname = hostname or socket.getfqdn()
+    if not hostname:
+        # getfqdn() says "localhost" on hosts whose name only resolves to loopback; the
+        # plain host name is then the better name to put in the certificate.
+        fqdn = socket.getfqdn()
+        hostname = socket.gethostname() if fqdn.startswith("localhost") else fqdn
     key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey = (
         rsa.generate_private_key(public_exponent=65537, key_size=2048)
         if key_type == "rsa"
         else ec.generate_private_key(ec.SECP256R1())
     )
-    names = {hostname, hostname.split(".")[0], "localhost"}
+    names = {hostname, hostname.split(".")[0], socket.gethostname(), "localhost"}
     alt_names: list[x509.GeneralName] = [x509.DNSName(n) for n in sorted(names) if n]
     alt_names += [
         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),

@@ -1,9 +1,9 @@
 """Throughput and latency of GET /osd (or another path) under concurrent clients.
 
 Starts its own throwaway cluster and gateway unless --url is given, then runs N concurrent
-keep-alive clients for D seconds and prints requests/s and latency percentiles. The restful
-module's figure to beat, on 2 cores with the load on the same host: ~285 req/s, p99 70 ms at
-16 clients.
+keep-alive clients for D seconds and prints requests/s and latency percentiles. With
+--with-module it then loads the mgr's restful module in the same cluster with the same client,
+so the two figures compare like for like.
 
     .venv/bin/python bench/bench_osd.py                 # everything on a throwaway cluster
     .venv/bin/python bench/bench_osd.py --url https://127.0.0.1:8003 --user admin --key KEY

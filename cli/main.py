@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from app.auth import KeyStore, Role
 from app.ceph import restful_config
@@ -106,7 +108,7 @@ def cmd_delete_key(args: argparse.Namespace) -> int:
 def cmd_create_self_signed_cert(args: argparse.Namespace) -> int:
     async def work(ceph: CephClient, settings: Settings) -> int:
         cert_pem, key_pem = make_self_signed_cert(args.hostname, args.key_type)
-        where = await restful_config.put_certificate(ceph, args.mgr_name, cert_pem, key_pem)
+        where = await restful_config.put_certificate(ceph, settings.mgr_name, cert_pem, key_pem)
         print(f"self-signed {args.key_type} certificate stored in config-key {where}")
         return 0
 
@@ -165,6 +167,12 @@ async def resolve_serve_plan(settings: Settings) -> ServePlan:
             f"{'or mgr/restful/' + settings.mgr_name + '/crt ' if settings.mgr_name else ''}"
             "- make one with `cephgw create-self-signed-cert`, pass --cert-file/--key-file, "
             "or use --insecure-http behind a TLS proxy"
+            + (
+                ""
+                if settings.mgr_name
+                else " (`ceph restful create-self-signed-cert` stores it per mgr: "
+                "pass --mgr-name NAME to use that one)"
+            )
         )
     return ServePlan(
         addr=addr or DEFAULT_ADDR,
@@ -328,6 +336,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
+    except (ValidationError, SettingsError) as exc:
+        # A bad flag or CEPHGW_* value: one line per problem, not pydantic's traceback.
+        problems = (
+            [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+            if isinstance(exc, ValidationError)
+            else [str(exc)]
+        )
+        print(f"cephgw: invalid setting: {'; '.join(problems)}", file=sys.stderr)
+        return 2
     except (UsageError, dev_cluster.MissingCephBinaries) as exc:
         print(f"cephgw: {exc}", file=sys.stderr)
         return 2

@@ -381,3 +381,36 @@ def test_sigterm_lets_running_jobs_finish_then_exits(
     stored = ceph_cli_json(cluster, "config-key", "dump", key)
     ceph_cli(cluster, "config-key", "rm", key)
     assert stored == {key: "done"}
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "expected"),
+    [
+        (["serve", "--port", "70000"], {}, "port: Input should be less than or equal to 65535"),
+        (["list-keys"], {"CEPHGW_REQUEST_DENY": "auth get"}, "request_deny"),
+    ],
+    ids=["flag", "env"],
+)
+def test_a_bad_setting_is_one_line_and_exit_2(
+    argv: list[str], env: dict[str, str], expected: str
+) -> None:
+    r = subprocess.run(
+        [CEPHGW, *argv],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, **env},
+        check=False,
+    )
+    assert r.returncode == 2
+    assert r.stderr.startswith("cephgw: invalid setting: ")
+    assert expected in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in r.stderr
+
+
+def test_self_signed_cert_honours_cephgw_mgr_name(cluster: DevCluster) -> None:
+    r = cephgw(cluster, "create-self-signed-cert", env={"CEPHGW_MGR_NAME": "envmgr"})
+    assert r.returncode == 0, r.stderr
+    assert "mgr/restful/envmgr/crt" in r.stdout
+    assert "BEGIN CERTIFICATE" in ceph_cli(cluster, "config-key", "get", "mgr/restful/envmgr/crt")
