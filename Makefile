@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: setup demo test lint typecheck unit openapi
+.PHONY: setup demo test lint typecheck unit openapi docs
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -25,6 +25,10 @@ unit: setup
 # when it is stale).
 openapi: setup
 	$(VENV)/python -m cli.main openapi > docs/openapi.json.tmp && mv docs/openapi.json.tmp docs/openapi.json
+
+# The generated tables of docs/configuration.md (settings, deny-list); a test fails when stale.
+docs: setup
+	$(VENV)/python docs/gen_configuration.py
 
 # Lint, types, then the whole suite; the integration tests start (and always stop) their own
 # throwaway cluster.
