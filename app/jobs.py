@@ -28,6 +28,7 @@ from typing import Annotated, Any
 import anyio
 from anyio.abc import TaskGroup
 from fastapi import Depends, Query, Response
+from pydantic import WithJsonSchema
 
 from app.ceph.client import CephClient
 from app.ceph.request import humanize_command
@@ -388,13 +389,24 @@ async def open_job_table(
 # -- for the routes ----------------------------------------------------------------------------
 
 
+# ?wait= in the spec: a boolean for generated clients (they send `true`/`false`), or the
+# module's strings (`1`, `yes`...); the value is read as text either way.
+WAIT_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "boolean"}, {"type": "string"}],
+    "examples": [True, "1"],
+}
+
+
 def _wait_param(
     wait: Annotated[
         str | None,
+        WithJsonSchema(WAIT_SCHEMA),
         Query(
             description=(
-                "Block until the job finishes (up to the gateway's job_wait_timeout; then "
-                "202): any value but empty, 0, false or no."
+                "Block until the job finishes, up to the gateway's job_wait_timeout (then "
+                "202, the job as it stands). Any value but empty, `0`, `false` or `no` waits: "
+                "`true` or the module's `1` and `yes`. Left out: answer at once, the first "
+                "wave running."
             ),
         ),
     ] = None,

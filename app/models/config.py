@@ -13,9 +13,39 @@ class ClusterConfig(RootModel[dict[str, str]]):
     """The active mgr's configuration: every option name → its value as a string, plus
     `name` (the mgr's, e.g. mgr.x) and `cluster`."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            # A few of the ~1800 options of tests/unit/ceph/samples/GET_config_cluster.json.
+            "examples": [
+                {
+                    "name": "mgr.x",
+                    "cluster": "ceph",
+                    "fsid": "63529122-935f-47ea-b1af-37e8b17c8ea6",
+                    "mon_host": "[v2:127.0.0.1:3300,v1:127.0.0.1:6789]",
+                    "auth_cluster_required": "cephx",
+                    "osd_pool_default_size": "1",
+                    "osd_pool_default_pg_num": "32",
+                    "mon_allow_pool_delete": "true",
+                }
+            ]
+        }
+    )
+
+
+class ConfigOptionValue(RootModel[str]):
+    """One option of the active mgr's configuration: its value, always a JSON string."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": ["1", "cephx", "true"]})
+
 
 class OsdFlags(RootModel[list[str]]):
     """OSD map flags in map order, `pauserd,pausewr` shown as `pause`; `[""]` when none."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [["sortbitwise", "recovery_deletes", "purged_snapdirs", "pglog_hardlimit"]]
+        }
+    )
 
 
 def _osd_flags_schema(schema: dict[str, Any]) -> None:

@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+from typing import Any, Final
+
 from pydantic import BaseModel, ConfigDict, Field
+
+# The module's GET /crush/rule on a test cluster (Pacific, hence ruleset/min_size/max_size).
+CRUSH_RULE_EXAMPLE: Final[dict[str, Any]] = {
+    "rule_id": 0,
+    "rule_name": "replicated_rule",
+    "ruleset": 0,
+    "type": 1,
+    "min_size": 1,
+    "max_size": 10,
+    "steps": [
+        {"op": "take", "item": -1, "item_name": "default"},
+        {"op": "choose_firstn", "num": 0, "type": "osd"},
+        {"op": "emit"},
+    ],
+    "osd_count": 3,
+}
 
 
 class CrushRuleStep(BaseModel):
-    """One step of a CRUSH rule; its arguments (item, item_name, num, type) pass through."""
+    """One step of a CRUSH rule. Its arguments pass through as Ceph prints them, only those
+    the op takes: `item` (bucket id) and `item_name` for take; `num` (0: as many as the pool
+    has replicas) and `type` (bucket type name, e.g. host) for choose*; `num` for set_*."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={"examples": CRUSH_RULE_EXAMPLE["steps"]},
+    )
 
     op: str = Field(description="take, choose_firstn, chooseleaf_firstn, *_indep, emit, set_*.")
 
@@ -20,7 +43,7 @@ class CrushRule(BaseModel):
     them, so they pass through untyped.
     """
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [CRUSH_RULE_EXAMPLE]})
 
     rule_id: int = Field(description="Rule id (what a pool's crush_rule refers to).")
     rule_name: str = Field(description="Rule name.")

@@ -6,14 +6,16 @@ import importlib.resources
 from pathlib import Path
 from typing import Any, Final
 
+from pydantic import ConfigDict, RootModel
+
 # path → HTTP method → the lines of that handler's docstring.
-EndpointMap = dict[str, dict[str, list[str]]]
+EndpointLines = dict[str, dict[str, list[str]]]
 
 # The restful module's /doc, verbatim: it walks the module's controllers and their
 # docstrings, so it is a fixed description of the module's API that clients may read. It
 # lists every endpoint of that API (`<arg>` for a path parameter), whether this gateway has
 # mounted it yet or not.
-RESTFUL_ENDPOINT_MAP: Final[EndpointMap] = {
+RESTFUL_ENDPOINT_MAP: Final[EndpointLines] = {
     "/": {
         "GET": [
             "Show the basic information for the REST API",
@@ -69,6 +71,18 @@ RESTFUL_ENDPOINT_MAP: Final[EndpointMap] = {
     "/server/<arg>": {"GET": ["Show the information for the server fqdn"]},
 }
 
+# A few entries of the map.
+ENDPOINT_MAP_EXAMPLE: Final[dict[str, Any]] = {
+    path: RESTFUL_ENDPOINT_MAP[path] for path in ("/", "/osd/<arg>", "/pool", "/server/<arg>")
+}
+
+
+class EndpointMap(RootModel[EndpointLines]):
+    """The restful module's map of its API: path (`<arg>` for a path parameter) → HTTP method
+    → the lines of that endpoint's documentation. Always the module's own, verbatim."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [ENDPOINT_MAP_EXAMPLE]})
+
 
 # ---- The browsable docs: Swagger UI on /doc for a browser, ReDoc on /redoc, the spec on
 # /openapi.json. Their JavaScript and CSS come from the fastapi-standalone-docs package and
@@ -109,6 +123,13 @@ DOC_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
             "The restful module's endpoint map (JSON); Swagger UI (HTML) for a client that "
             "prefers `text/html` to `application/json`, as a browser does."
         ),
-        "content": {"text/html": {"schema": {"type": "string"}}},
+        "content": {
+            "text/html": {
+                "schema": {
+                    "type": "string",
+                    "examples": ["<!DOCTYPE html><html><head>...<title>cephgw - Swagger UI"],
+                }
+            }
+        },
     }
 }

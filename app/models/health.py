@@ -2,15 +2,42 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Final, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 CheckStatus = Literal["ok", "unavailable"]
+
+# /readyz on a ready gateway, and on one whose mons stopped answering.
+READY_EXAMPLE: Final[dict[str, Any]] = {
+    "status": "ok",
+    "checks": {
+        "cluster": {"status": "ok", "detail": "a mon answered in 4 ms"},
+        "keys": {"status": "ok", "detail": "the API keys were read from the cluster"},
+        "tls": {"status": "ok", "detail": "certificate valid until 2027-11-25 12:00:00+00:00"},
+    },
+}
+NOT_READY_EXAMPLE: Final[dict[str, Any]] = {
+    "status": "unavailable",
+    "checks": {
+        "cluster": {
+            "status": "unavailable",
+            "detail": "connected, but no mon answered within 2 s",
+        },
+        "keys": {"status": "ok", "detail": "the API keys were read from the cluster"},
+        "tls": {"status": "ok", "detail": "this process serves plain HTTP (no certificate)"},
+    },
+}
 
 
 class Check(BaseModel):
     """One readiness condition."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [READY_EXAMPLE["checks"]["keys"], NOT_READY_EXAMPLE["checks"]["cluster"]]
+        }
+    )
 
     status: CheckStatus = Field(description="`ok`, or `unavailable` when it does not hold.")
     detail: str = Field(description="What was found, for a person reading the probe's answer.")
@@ -18,6 +45,12 @@ class Check(BaseModel):
 
 class HealthReport(BaseModel):
     """A probe's answer: `ok` (HTTP 200) only when every check is; else 503."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [READY_EXAMPLE, NOT_READY_EXAMPLE, {"status": "ok", "checks": {}}]
+        }
+    )
 
     status: CheckStatus = Field(description="`ok` when every check is, else `unavailable`.")
     checks: dict[str, Check] = Field(

@@ -2,13 +2,47 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any, Final
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+
+# Three counters of the module's GET /perf?daemon=osd.0 on a test cluster: an integer gauge
+# (no count), a counter, and a long-run average (with its count, and a nick it lacks).
+DAEMON_COUNTERS_EXAMPLE: Final[dict[str, Any]] = {
+    "osd.numpg": {
+        "description": "Placement groups",
+        "nick": "pgs",
+        "priority": 5,
+        "type": 2,
+        "units": 1,
+        "value": 0,
+    },
+    "osd.op_r": {
+        "description": "Client read operations",
+        "priority": 5,
+        "type": 10,
+        "units": 1,
+        "value": 0,
+    },
+    "osd.op_latency": {
+        "description": "Latency of client operations (including queue time)",
+        "nick": "l",
+        "priority": 9,
+        "type": 5,
+        "units": 1,
+        "value": 0,
+        "count": 0,
+    },
+}
 
 
 class PerfCounter(BaseModel):
     """One performance counter: its schema and its latest value."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={"examples": list(DAEMON_COUNTERS_EXAMPLE.values())},
+    )
 
     description: str = Field(description="What the counter counts.")
     nick: str | None = Field(
@@ -26,9 +60,17 @@ class PerfCounter(BaseModel):
         )
     )
     count: int | None = Field(
-        default=None, description="Averages only: how many samples `value` sums."
+        default=None, description="Averages only: how many samples `value` sums; else absent."
     )
 
 
-# daemon (`osd.0`) → `<section>.<counter>` → counter
-PerfCounters = dict[str, dict[str, PerfCounter]]
+class DaemonPerfCounters(RootModel[dict[str, PerfCounter]]):
+    """One daemon's counters: `<section>.<counter>` (e.g. `osd.op_r`) → counter."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [DAEMON_COUNTERS_EXAMPLE]})
+
+
+class PerfCounters(RootModel[dict[str, DaemonPerfCounters]]):
+    """Daemon name (`osd.0`, `mon.a`) → its counters, for every mon and up OSD asked."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"osd.0": DAEMON_COUNTERS_EXAMPLE}]})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from pydantic import (
     BaseModel,
@@ -14,11 +14,41 @@ from pydantic import (
     model_validator,
 )
 
+# The module's GET /pool/1 on a test cluster (Pacific), trimmed of the cache-tier, hit-set
+# and snapshot fields (they pass through).
+POOL_EXAMPLE: Final[dict[str, Any]] = {
+    "pool": 1,
+    "pool_name": "device_health_metrics",
+    "create_time": "2026-11-25T12:36:15.654482+0000",
+    "flags": 1,
+    "flags_names": "hashpspool",
+    "type": 1,
+    "size": 1,
+    "min_size": 1,
+    "crush_rule": 0,
+    "object_hash": 2,
+    "pg_autoscale_mode": "off",
+    "pg_num": 1,
+    "pg_placement_num_target": 1,
+    "pg_num_target": 1,
+    "pg_num_pending": 1,
+    "last_change": "10",
+    "quota_max_bytes": 0,
+    "quota_max_objects": 0,
+    "erasure_code_profile": "",
+    "stripe_width": 0,
+    "options": {"pg_num_max": 32, "pg_num_min": 1},
+    "application_metadata": {"mgr_devicehealth": {}},
+    "pgp_num": 1,
+}
+
 
 class Pool(BaseModel):
-    """A pool as in the OSD map (`osd dump`); Ceph's many other pool fields pass through."""
+    """A pool as in the OSD map (`osd dump`), `pg_placement_num` shown as `pgp_num` as the
+    module does; Ceph's many other pool fields (cache tiering, hit sets, snapshots...) pass
+    through."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [POOL_EXAMPLE]})
 
     pool: int = Field(description="Pool id.")
     pool_name: str = Field(description="Pool name.")
@@ -28,11 +58,24 @@ class Pool(BaseModel):
     crush_rule: int = Field(description="Id of the CRUSH rule placing the pool.")
     pg_num: int = Field(description="Placement groups.")
     pgp_num: int = Field(description="Placement groups used for placement.")
+    pg_num_target: int = Field(description="pg_num the mons are moving pg_num towards.")
+    pg_placement_num_target: int = Field(description="pgp_num the mons are moving towards.")
+    pg_num_pending: int = Field(description="pg_num after the PG merges in progress.")
+    pg_autoscale_mode: str = Field(description="PG autoscaler: `on`, `off` or `warn`.")
     quota_max_bytes: int = Field(description="Byte quota, 0 for none.")
     quota_max_objects: int = Field(description="Object quota, 0 for none.")
+    flags: int = Field(description="Pool flags, as a bitmask (see flags_names).")
     flags_names: str = Field(description="Pool flags, comma-separated (e.g. hashpspool).")
     application_metadata: dict[str, dict[str, str]] = Field(
-        description="Applications enabled on the pool."
+        description="Applications enabled on the pool (rbd, rgw, cephfs...) and their keys."
+    )
+    create_time: str = Field(description="When the pool was created (UTC, Ceph's format).")
+    last_change: str = Field(description="OSD map epoch of the pool's last change, as a string.")
+    erasure_code_profile: str = Field(description="Erasure-code profile; empty if replicated.")
+    object_hash: int = Field(description="Object hash function: 2 is rjenkins.")
+    stripe_width: int = Field(description="Erasure-coded stripe width in bytes; 0 if replicated.")
+    options: dict[str, Any] = Field(
+        description="Per-pool options set with `osd pool set` (pg_num_min, compression...)."
     )
 
 

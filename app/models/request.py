@@ -2,17 +2,83 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
-from app.models.error import ErrorResponse
+from app.models.error import Responses, error_response
 
 JobState = Literal["pending", "success", "failed"]
+
+# The module's answers to POST /request?wait=1 on a test cluster, with cephgw's uuid4 ids
+# and `errno`: a job that succeeded, one that failed, and one still running its first wave.
+JOB_EXAMPLES: Final[list[Any]] = [
+    {
+        "id": "5d0f4c9e-8d3b-4b8e-9a57-0c7f3e1b2a64",
+        "running": [],
+        "finished": [
+            {
+                "command": "osd stat format=json",
+                "outs": "",
+                "outb": '{"epoch":15,"num_osds":3,"num_up_osds":3,"osd_up_since":1795610180,'
+                '"num_in_osds":3,"osd_in_since":1795610443,"num_remapped_pgs":0}',
+                "errno": 0,
+            }
+        ],
+        "failed": [],
+        "waiting": [],
+        "is_waiting": False,
+        "is_finished": True,
+        "has_failed": False,
+        "state": "success",
+    },
+    {
+        "id": "0b8a3f0e-2f7c-4d0a-8e43-6d1c9b5a7e21",
+        "running": [],
+        "finished": [],
+        "failed": [
+            {
+                "command": "osd pool get pool=nope var=size",
+                "outs": "unrecognized pool 'nope'",
+                "outb": "",
+                "errno": 2,
+            }
+        ],
+        "waiting": [],
+        "is_waiting": False,
+        "is_finished": True,
+        "has_failed": True,
+        "state": "failed",
+    },
+    {
+        "id": "9e2d7b14-6c35-4f0b-b1a8-3f5e0d2c4a97",
+        "running": [
+            {
+                "command": "osd pool create pool=sample pg_num=8",
+                "outs": "",
+                "outb": "",
+                "errno": None,
+            }
+        ],
+        "finished": [],
+        "failed": [],
+        "waiting": [["osd pool set pool=sample var=size val=1"]],
+        "is_waiting": True,
+        "is_finished": False,
+        "has_failed": False,
+        "state": "pending",
+    },
+]
 
 
 class CommandResult(BaseModel):
     """One command of a job, as it stands."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [JOB_EXAMPLES[1]["failed"][0], JOB_EXAMPLES[2]["running"][0]]
+        }
+    )
 
     command: str = Field(
         description="The command, humanised as the module did: `prefix key=value ...`."
@@ -29,7 +95,10 @@ class CommandResult(BaseModel):
 
 
 class Job(BaseModel):
-    """A job: waves of mon commands; a wave's commands run at once, waves one after another."""
+    """A job (the module's "request"): waves of mon commands; a wave's commands run at once,
+    waves one after another."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": JOB_EXAMPLES})
 
     id: str = Field(description="The job's id (a uuid4, never reused).")
     running: list[CommandResult] = Field(description="Commands of the current wave still running.")
@@ -44,6 +113,8 @@ class Job(BaseModel):
 
 class CleanedJobs(BaseModel):
     """What DELETE /request dropped."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"cleaned": 3, "remaining": 1}]})
 
     cleaned: int = Field(description="Finished jobs removed.")
     remaining: int = Field(description="Jobs left (all unfinished).")
@@ -88,6 +159,18 @@ def _command_error(command: dict[str, Any], where: str) -> str | None:
 class RequestBody(RootModel[MonCommand | list[list[MonCommand]]]):
     """One mon command, or waves of them: `[[{c1},{c2}],[{c3}]]` runs c1 and c2, then c3."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"prefix": "osd stat", "format": "json"},
+                [
+                    [{"prefix": "osd pool create", "pool": "sample", "pg_num": 8}],
+                    [{"prefix": "osd pool set", "pool": "sample", "var": "size", "val": "1"}],
+                ],
+            ]
+        }
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _check_shape(cls, data: Any) -> Any:
@@ -105,13 +188,15 @@ class RequestBody(RootModel[MonCommand | list[list[MonCommand]]]):
         return [[command.model_dump() for command in wave] for wave in root]
 
 
-JOB_RESPONSES: dict[int | str, dict[str, Any]] = {
+# Every route that starts a job: its 200, and the other answers it may give.
+JOB_STARTED: Final = "The job: ended (with ?wait=1), or just started, its first wave running."
+JOB_RESPONSES: Final[Responses] = {
     202: {
         "model": Job,
         "description": "With ?wait=1: the job did not finish in time; it is shown as it stands.",
     },
-    503: {
-        "model": ErrorResponse,
-        "description": "The gateway is shutting down or runs too many jobs; retry later.",
-    },
+    503: error_response(
+        "The cluster is not reachable, or the gateway is shutting down or runs too many "
+        "jobs; retry after the Retry-After seconds."
+    ),
 }

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any, Final
+
 from pydantic import BaseModel, ConfigDict, Field
+
+# The module's answer, verbatim (its `ceph restful create-key` hint included): clients
+# written for the module may read these strings.
+API_INFO_JSON: Final[dict[str, Any]] = {
+    "api_version": 1,
+    "auth": (
+        'Use "ceph restful create-key <key>" to create a key pair, '
+        "pass it as HTTP Basic auth to authenticate"
+    ),
+    "doc": "See /doc endpoint",
+    "info": "Ceph Manager RESTful API server",
+}
 
 
 class ApiInfo(BaseModel):
     """What the module answers on /: static text, the same for every cluster."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [API_INFO_JSON]})
 
     api_version: int = Field(description="Version of the REST API (1).")
     auth: str = Field(description="How to authenticate.")
@@ -16,14 +30,4 @@ class ApiInfo(BaseModel):
     info: str = Field(description="What this server is.")
 
 
-# The module's answer, verbatim (its `ceph restful create-key` hint included): clients
-# written for the module may read these strings.
-API_INFO = ApiInfo(
-    api_version=1,
-    auth=(
-        'Use "ceph restful create-key <key>" to create a key pair, '
-        "pass it as HTTP Basic auth to authenticate"
-    ),
-    doc="See /doc endpoint",
-    info="Ceph Manager RESTful API server",
-)
+API_INFO = ApiInfo.model_validate(API_INFO_JSON)

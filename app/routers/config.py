@@ -2,38 +2,90 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 
 from app.ceph import config as config_ceph
 from app.deps import AdminKeyDep, CephDep, JobTableDep, KeyDep
 from app.jobs import WaitDep, run_job
-from app.models.config import ClusterConfig, OsdFlags, OsdFlagsUpdate
-from app.models.request import JOB_RESPONSES, Job
+from app.models.config import ClusterConfig, ConfigOptionValue, OsdFlags, OsdFlagsUpdate
+from app.models.error import KEYED_ERRORS
+from app.models.request import JOB_RESPONSES, JOB_STARTED, Job
 
-router = APIRouter(prefix="/config", tags=["config"])
+router = APIRouter(prefix="/config", tags=["config"], responses=KEYED_ERRORS)
+
+OptionName = Annotated[
+    str,
+    Path(description="A configuration option's name.", examples=["osd_pool_default_size"]),
+]
 
 
-@router.get("/cluster", response_model=ClusterConfig, operation_id="get_cluster_config")
+@router.get(
+    "/cluster",
+    response_model=ClusterConfig,
+    operation_id="get_cluster_config",
+    summary="Get the cluster configuration",
+    description=(
+        "Show all cluster configuration options.\n\n"
+        "The active mgr's own configuration, which the module served from its mgr's memory: "
+        "`config show` sent to the active mgr (named by `mgr stat`). Every value is a string, "
+        "metavariables ($name, $id...) expanded; `name` is the mgr's. 503 when no mgr is "
+        "active."
+    ),
+)
 async def get_cluster_config(ceph: CephDep, _key: KeyDep) -> dict[str, str]:
     """Show all cluster configuration options."""
     return await config_ceph.cluster_config(ceph)
 
 
-@router.get("/cluster/{key}", response_model=str, operation_id="get_cluster_config_option")
-async def get_cluster_config_option(key: str, ceph: CephDep, _key: KeyDep) -> str:
+@router.get(
+    "/cluster/{key}",
+    response_model=ConfigOptionValue,
+    operation_id="get_cluster_config_option",
+    summary="Get a cluster configuration option",
+    description=(
+        "Show specific configuration option.\n\n"
+        "One option of GET /config/cluster (`config show` on the active mgr): its value, a "
+        "JSON string. 404 for an unknown option (the module answered `null`)."
+    ),
+)
+async def get_cluster_config_option(key: OptionName, ceph: CephDep, _key: KeyDep) -> str:
     """Show specific configuration option."""
     return await config_ceph.get_cluster_config_option(ceph, key)
 
 
-@router.get("/osd", response_model=OsdFlags, operation_id="list_osd_flags")
+@router.get(
+    "/osd",
+    response_model=OsdFlags,
+    operation_id="list_osd_flags",
+    summary="List OSD flags",
+    description=(
+        "Show OSD configuration options.\n\n"
+        "The flags of the OSD map (`osd dump`), in map order; `pauserd,pausewr` is shown as "
+        '`pause`, the flag a client sets. `[""]` when none is set, as in the module.'
+    ),
+)
 async def list_osd_flags(ceph: CephDep, _key: KeyDep) -> list[str]:
     """Show OSD configuration options."""
     return await config_ceph.list_osd_flags(ceph)
 
 
-@router.patch("/osd", response_model=Job, responses=JOB_RESPONSES, operation_id="update_osd_flags")
+@router.patch(
+    "/osd",
+    response_model=Job,
+    responses=JOB_RESPONSES,
+    response_description=JOB_STARTED,
+    operation_id="update_osd_flags",
+    summary="Set or unset OSD flags",
+    description=(
+        "Modify OSD configuration options.\n\n"
+        "Starts a job of one wave: `osd set <flag>` for each flag given `true`, `osd unset "
+        "<flag>` for each given `false`; the flags left out stay as they are. An unknown "
+        "flag is a 400 naming it, and nothing is applied (the module applied the others). "
+        "Needs an admin key. Answers the job at once, or with `?wait=1` once it ended."
+    ),
+)
 async def update_osd_flags(
     body: OsdFlagsUpdate, response: Response, jobs: JobTableDep, wait: WaitDep, _key: AdminKeyDep
 ) -> dict[str, Any]:

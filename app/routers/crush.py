@@ -9,11 +9,22 @@ from fastapi import APIRouter
 from app.ceph import crush as crush_ceph
 from app.deps import CephDep, KeyDep
 from app.models.crush import CrushRule
+from app.models.error import KEYED_ERRORS
 
-router = APIRouter(prefix="/crush", tags=["crush"])
+router = APIRouter(prefix="/crush", tags=["crush"], responses=KEYED_ERRORS)
 
 
-@router.get("/rule", response_model=list[CrushRule], operation_id="list_crush_rules")
+@router.get(
+    "/rule",
+    response_model=list[CrushRule],
+    operation_id="list_crush_rules",
+    summary="List CRUSH rules",
+    description=(
+        "Show crush rules.\n\n"
+        "The rules of `osd crush dump`, each with the module's `osd_count`: how many OSDs "
+        "its take steps can reach (0 for an erasure-coded rule, as in the module)."
+    ),
+)
 async def list_crush_rules(ceph: CephDep, _key: KeyDep) -> list[dict[str, Any]]:
     """Show crush rules."""
     return await crush_ceph.list_crush_rules(ceph)

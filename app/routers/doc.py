@@ -16,10 +16,12 @@ from app.models.doc import (
     SWAGGER_CSS,
     SWAGGER_JS,
     SWAGGER_UI_PARAMETERS,
+    EndpointLines,
     EndpointMap,
     assets_dir,
 )
 
+# Public: no key, so no 401/403; nothing else can fail.
 router = APIRouter(prefix="", tags=["doc"])
 
 TITLE = "cephgw"
@@ -74,13 +76,17 @@ def _root(request: Request) -> str:
     response_model=EndpointMap,
     responses=DOC_RESPONSES,
     operation_id="get_endpoint_map",
+    summary="Get the endpoint map (Swagger UI in a browser)",
+    description=(
+        "Show documentation information.\n\n"
+        "The restful module's map of its endpoints, as JSON: path → method → the lines of "
+        "its documentation, the module's own verbatim. A browser (a client that prefers "
+        "`text/html` to `application/json`) gets Swagger UI instead, on this API's OpenAPI "
+        "description (/openapi.json); ReDoc is on /redoc. No key needed, as in the module."
+    ),
 )
-async def get_endpoint_map(request: Request, response: Response) -> EndpointMap | Response:
-    """Show documentation information.
-
-    The restful module's map of its endpoints, as JSON. A browser (a client that prefers
-    `text/html`) gets Swagger UI instead, on this API's OpenAPI description.
-    """
+async def get_endpoint_map(request: Request, response: Response) -> EndpointLines | Response:
+    """Show documentation information."""
     vary = {"Vary": "Accept"}
     if not prefers_html(request.headers.get("accept")):
         response.headers.update(vary)

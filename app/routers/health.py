@@ -8,18 +8,20 @@ this replica can serve. /healthz is liveness (the process answers: restart it if
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 from cryptography import x509
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.ceph.health import probe_cluster
 from app.deps import CephDep, KeyStoreDep, SettingsDep
+from app.models.error import Responses
 from app.models.health import Check, HealthReport
 
+# Public: no key, so no 401/403; /readyz's 503 is its report.
 router = APIRouter(prefix="", tags=["health"])
 
-_NOT_READY: dict[int | str, dict[str, Any]] = {
+_NOT_READY: Responses = {
     503: {"model": HealthReport, "description": "Not ready: the failing checks say why."}
 }
 
@@ -44,14 +46,34 @@ def _served_certificate(request: Request) -> x509.Certificate | None:
 ServedCertificateDep = Annotated[x509.Certificate | None, Depends(_served_certificate)]
 
 
-@router.get("/healthz", response_model=HealthReport, operation_id="get_health")
+@router.get(
+    "/healthz",
+    response_model=HealthReport,
+    operation_id="get_health",
+    summary="Check that the gateway is alive",
+    description=(
+        "Tell that the gateway process is alive (liveness; no key, no cluster call).\n\n"
+        "Always 200 `ok` with no checks while the process answers: restart it if not. "
+        "Whether it can serve is /readyz."
+    ),
+)
 async def get_health() -> HealthReport:
     """Tell that the gateway process is alive (liveness; no key, no cluster call)."""
     return HealthReport.of({})
 
 
 @router.get(
-    "/readyz", response_model=HealthReport, operation_id="get_readiness", responses=_NOT_READY
+    "/readyz",
+    response_model=HealthReport,
+    operation_id="get_readiness",
+    responses=_NOT_READY,
+    summary="Check that the gateway can serve",
+    description=(
+        "Tell whether this gateway can serve (readiness; no key): 200 or 503.\n\n"
+        "Ready when connected to the cluster and a mon answers a cheap command (`version`) "
+        "within `readiness_timeout`, the API keys were read from the cluster, and the served "
+        "certificate (if any) is valid now. Send it traffic only while 200."
+    ),
 )
 async def get_readiness(
     response: Response,
@@ -60,12 +82,7 @@ async def get_readiness(
     settings: SettingsDep,
     certificate: ServedCertificateDep,
 ) -> HealthReport:
-    """Tell whether this gateway can serve (readiness; no key): 200 or 503.
-
-    Ready when connected to the cluster and a mon answers a cheap command within
-    `readiness_timeout`, the API keys were read, and the served certificate (if any) is
-    valid now.
-    """
+    """Tell whether this gateway can serve (readiness; no key): 200 or 503."""
     reachable, cluster_detail = await probe_cluster(ceph, settings)
     checks = {
         "cluster": Check(status="ok" if reachable else "unavailable", detail=cluster_detail),

@@ -2,24 +2,47 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 
 from app.ceph import mon as mon_ceph
 from app.deps import CephDep, KeyDep
+from app.models.error import KEYED_ERRORS
 from app.models.mon import Mon
 
-router = APIRouter(prefix="/mon", tags=["mon"])
+router = APIRouter(prefix="/mon", tags=["mon"], responses=KEYED_ERRORS)
+
+MonName = Annotated[str, Path(description="The mon's name, as in the monmap.", examples=["a"])]
 
 
-@router.get("", response_model=list[Mon], operation_id="list_mons")
+@router.get(
+    "",
+    response_model=list[Mon],
+    operation_id="list_mons",
+    summary="List monitors",
+    description=(
+        "Show the information for all the monitors.\n\n"
+        "The monmap's mons in rank order, from `quorum_status` (the monmap and the quorum in "
+        "one snapshot), each with `in_quorum`, `leader` and its host (from `mon metadata`) "
+        "as `server`."
+    ),
+)
 async def list_mons(ceph: CephDep, _key: KeyDep) -> list[dict[str, Any]]:
     """Show the information for all the monitors."""
     return await mon_ceph.list_mons(ceph)
 
 
-@router.get("/{name}", response_model=Mon, operation_id="get_mon")
-async def get_mon(name: str, ceph: CephDep, _key: KeyDep) -> dict[str, Any]:
+@router.get(
+    "/{name}",
+    response_model=Mon,
+    operation_id="get_mon",
+    summary="Get a monitor",
+    description=(
+        "Show the information for the monitor name.\n\n"
+        "One entry of GET /mon; 404 when no mon has that name."
+    ),
+)
+async def get_mon(name: MonName, ceph: CephDep, _key: KeyDep) -> dict[str, Any]:
     """Show the information for the monitor name."""
     return await mon_ceph.get_mon(ceph, name)

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BeforeValidator
 
 from app.ceph import osd as osd_ceph
 from app.deps import AdminKeyDep, CephDep, JobTableDep, KeyDep
 from app.jobs import WaitDep, run_job
-from app.models.error import ErrorResponse
+from app.models.error import KEYED_ERRORS, Responses, error_response
 from app.models.osd import Osd, OsdCommand, OsdCommands, OsdUpdate
-from app.models.request import JOB_RESPONSES, Job
+from app.models.request import JOB_RESPONSES, JOB_STARTED, Job
 
-router = APIRouter(prefix="/osd", tags=["osd"])
+router = APIRouter(prefix="/osd", tags=["osd"], responses=KEYED_ERRORS)
 
-COMMAND_RESPONSES: dict[int | str, dict[str, Any]] = {
+COMMAND_RESPONSES: Responses = {
     **JOB_RESPONSES,
-    409: {"model": ErrorResponse, "description": "The OSD is not up: nothing can run on it."},
+    409: error_response("The OSD is not up: nothing can run on it."),
 }
 
 
@@ -30,31 +30,81 @@ def _empty_is_none(value: object) -> object:
 PoolFilter = Annotated[
     int | None,
     BeforeValidator(_empty_is_none),
-    Query(description="Only the OSDs this pool's CRUSH rule can reach."),
+    Query(
+        description="Only the OSDs this pool's CRUSH rule can reach (a pool id; empty: all).",
+        examples=[1],
+    ),
 ]
+OsdId = Annotated[int, Path(description="The OSD's id.", examples=[0])]
 
 
-@router.get("", response_model=list[Osd], operation_id="list_osds")
+@router.get(
+    "",
+    response_model=list[Osd],
+    operation_id="list_osds",
+    summary="List OSDs",
+    description=(
+        "Show the information for all the OSDs.\n\n"
+        "Each OSD of `osd dump`, in map order, with the module's own keys: `pools` (the "
+        "pools whose CRUSH rule can reach it, from `osd crush dump`), `reweight` (from `osd "
+        "tree` at the dump's epoch), `server` (from `osd metadata`) and `valid_commands`. "
+        "`?pool=<id>` keeps the OSDs that pool can reach (none for an unknown pool)."
+    ),
+)
 async def list_osds(ceph: CephDep, _key: KeyDep, pool: PoolFilter = None) -> list[dict[str, Any]]:
     """Show the information for all the OSDs."""
     return await osd_ceph.list_osds(ceph, pool)
 
 
-@router.get("/{osd_id}", response_model=Osd, operation_id="get_osd")
-async def get_osd(osd_id: int, ceph: CephDep, _key: KeyDep) -> dict[str, Any]:
+@router.get(
+    "/{osd_id}",
+    response_model=Osd,
+    operation_id="get_osd",
+    summary="Get an OSD",
+    description=(
+        "Show the information for the OSD id.\n\n"
+        "One entry of GET /osd; 404 when there is no such OSD."
+    ),
+)
+async def get_osd(osd_id: OsdId, ceph: CephDep, _key: KeyDep) -> dict[str, Any]:
     """Show the information for the OSD id."""
     return await osd_ceph.get_osd(ceph, osd_id)
 
 
-@router.get("/{osd_id}/command", response_model=OsdCommands, operation_id="list_osd_commands")
-async def list_osd_commands(osd_id: int, ceph: CephDep, _key: KeyDep) -> list[str]:
+@router.get(
+    "/{osd_id}/command",
+    response_model=OsdCommands,
+    operation_id="list_osd_commands",
+    summary="List the commands an OSD can run",
+    description=(
+        "Show implemented commands for the OSD id.\n\n"
+        "`scrub`, `deep-scrub` and `repair` while the OSD is up in the OSD map (`osd dump`), "
+        "none while it is down; 404 when there is no such OSD."
+    ),
+)
+async def list_osd_commands(osd_id: OsdId, ceph: CephDep, _key: KeyDep) -> list[str]:
     """Show implemented commands for the OSD id."""
     return await osd_ceph.list_osd_commands(ceph, osd_id)
 
 
-@router.patch("/{osd_id}", response_model=Job, responses=JOB_RESPONSES, operation_id="update_osd")
+@router.patch(
+    "/{osd_id}",
+    response_model=Job,
+    responses=JOB_RESPONSES,
+    response_description=JOB_STARTED,
+    operation_id="update_osd",
+    summary="Mark an OSD in, out or down, or reweight it",
+    description=(
+        "Modify the state (up, in) of the OSD id or reweight it.\n\n"
+        "Starts a job: `osd in` or `osd out` (for `in`) and `osd down` (for `up: false`) in "
+        "a first wave, then `osd reweight` (for `reweight`). `up: true` is a 400 (only the "
+        "OSD itself can come up), and so is `in: false` with a reweight; 404 when there is "
+        "no such OSD. Needs an admin key. Answers the job at once, or with `?wait=1` once "
+        "it ended."
+    ),
+)
 async def update_osd(
-    osd_id: int,
+    osd_id: OsdId,
     body: OsdUpdate,
     response: Response,
     jobs: JobTableDep,
@@ -71,10 +121,19 @@ async def update_osd(
     "/{osd_id}/command",
     response_model=Job,
     responses=COMMAND_RESPONSES,
+    response_description=JOB_STARTED,
     operation_id="run_osd_command",
+    summary="Run a command on an OSD",
+    description=(
+        "Run the implemented command for the OSD id.\n\n"
+        "Starts a job of one command: `osd scrub`, `osd deep-scrub` or `osd repair` with "
+        "`who=<id>`. 409 while the OSD is down (the module answered 500), 404 when there is "
+        "no such OSD. Needs an admin key. Answers the job at once, or with `?wait=1` once "
+        "the mon accepted the command (the scrub itself runs on in the OSD)."
+    ),
 )
 async def run_osd_command(
-    osd_id: int,
+    osd_id: OsdId,
     body: OsdCommand,
     response: Response,
     jobs: JobTableDep,

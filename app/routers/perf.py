@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from app.ceph import perf as perf_ceph
 from app.ceph.perf import MAX_DAEMON_PATTERN_LENGTH, PerfSchemaCache
 from app.deps import CephDep, KeyDep
+from app.models.error import KEYED_ERRORS
 from app.models.perf import PerfCounters
 
-router = APIRouter(prefix="/perf", tags=["perf"])
+router = APIRouter(prefix="/perf", tags=["perf"], responses=KEYED_ERRORS)
 
 
 def get_perf_cache(request: Request) -> PerfSchemaCache:
@@ -29,6 +30,17 @@ PerfCacheDep = Annotated[PerfSchemaCache, Depends(get_perf_cache)]
     response_model=PerfCounters,
     response_model_exclude_unset=True,
     operation_id="get_perf_counters",
+    summary="Get performance counters",
+    description=(
+        "List all the available performance counters.\n\n"
+        "Each mon in quorum and each up OSD is asked for its `perf dump` (an OSD over "
+        "`osd_command`, a mon by a targeted mon command), with its `perf schema` and `perf "
+        "histogram schema`, cached per daemon until it restarts. Counters of priority 5 "
+        "(useful) and up are shown, or from `mgr_stats_threshold` up when that is higher, as "
+        "the mgr would have them. A daemon that cannot be asked is left out. MDS, rgw and "
+        "rbd-mirror counters are not available out of the mgr. `?daemon=` narrows the "
+        "daemons asked."
+    ),
 )
 async def get_perf_counters(
     ceph: CephDep,
@@ -41,7 +53,8 @@ async def get_perf_counters(
                 "Regular expression matched at the start of the daemon name (`osd.1`, "
                 f"`mon.a`), e.g. `osd` or `osd\\.(1|2)$`. RE2 syntax, at most "
                 f"{MAX_DAEMON_PATTERN_LENGTH} characters."
-            )
+            ),
+            examples=["osd", "osd\\.(1|2)$"],
         ),
     ] = None,
     page: Annotated[

@@ -2,32 +2,62 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 
 from app.ceph import pool as pool_ceph
 from app.deps import AdminKeyDep, CephDep, JobTableDep, KeyDep
 from app.jobs import WaitDep, run_job
-from app.models.error import ErrorResponse
+from app.models.error import KEYED_ERRORS, Responses, error_response
 from app.models.pool import Pool, PoolCreate, PoolUpdate
-from app.models.request import JOB_RESPONSES, Job
+from app.models.request import JOB_RESPONSES, JOB_STARTED, Job
 
-router = APIRouter(prefix="/pool", tags=["pool"])
+router = APIRouter(prefix="/pool", tags=["pool"], responses=KEYED_ERRORS)
 
-CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
+CREATE_RESPONSES: Responses = {
     **JOB_RESPONSES,
-    409: {"model": ErrorResponse, "description": "A pool of that name exists already."},
+    409: error_response(
+        "A pool of that name exists already, and the body asks to change it: use PATCH."
+    ),
 }
 
+PoolId = Annotated[int, Path(description="The pool's id (`pool` in GET /pool).", examples=[1])]
 
-@router.get("", response_model=list[Pool], operation_id="list_pools")
+
+@router.get(
+    "",
+    response_model=list[Pool],
+    operation_id="list_pools",
+    summary="List pools",
+    description=(
+        "Show the information for all the pools.\n\n"
+        "Every pool of the OSD map (`osd dump`), in map order, `pg_placement_num` shown as "
+        "`pgp_num` as the module does."
+    ),
+)
 async def list_pools(ceph: CephDep, _key: KeyDep) -> list[dict[str, Any]]:
     """Show the information for all the pools."""
     return await pool_ceph.list_pools(ceph)
 
 
-@router.post("", response_model=Job, responses=CREATE_RESPONSES, operation_id="create_pool")
+@router.post(
+    "",
+    response_model=Job,
+    responses=CREATE_RESPONSES,
+    response_description=JOB_STARTED,
+    operation_id="create_pool",
+    summary="Create a pool",
+    description=(
+        "Create a new pool.\n\n"
+        "Starts a job: `osd pool create` (with `pg_num`; pgp_num follows it), then `osd pool "
+        "set` and `osd pool set-quota` for the other arguments given. A crush_rule may be "
+        "given by id or name (400 when there is none such). Creating a pool that exists with "
+        "only `name` and `pg_num` succeeds and leaves it as it is, as in Ceph; with other "
+        "arguments it is a 409. Needs an admin key. Answers the job at once, or with "
+        "`?wait=1` once it ended."
+    ),
+)
 async def create_pool(
     body: PoolCreate,
     response: Response,
@@ -41,15 +71,39 @@ async def create_pool(
     return await run_job(response, jobs, waves, wait)
 
 
-@router.get("/{pool_id}", response_model=Pool, operation_id="get_pool")
-async def get_pool(pool_id: int, ceph: CephDep, _key: KeyDep) -> dict[str, Any]:
+@router.get(
+    "/{pool_id}",
+    response_model=Pool,
+    operation_id="get_pool",
+    summary="Get a pool",
+    description=(
+        "Show the information for the pool id.\n\n"
+        "One entry of GET /pool; 404 when there is no such pool."
+    ),
+)
+async def get_pool(pool_id: PoolId, ceph: CephDep, _key: KeyDep) -> dict[str, Any]:
     """Show the information for the pool id."""
     return await pool_ceph.get_pool(ceph, pool_id)
 
 
-@router.patch("/{pool_id}", response_model=Job, responses=JOB_RESPONSES, operation_id="update_pool")
+@router.patch(
+    "/{pool_id}",
+    response_model=Job,
+    responses=JOB_RESPONSES,
+    response_description=JOB_STARTED,
+    operation_id="update_pool",
+    summary="Change a pool",
+    description=(
+        "Modify the information for the pool id.\n\n"
+        "Starts a job: `osd pool set` for size, min_size, pg_num, crush_rule and hashpspool "
+        "and `osd pool set-quota` for the quotas, in a first wave; then pgp_num (which "
+        "follows pg_num unless given), and min_size when size is given too. 404 when there "
+        "is no such pool. Needs an admin key. Answers the job at once, or with `?wait=1` "
+        "once it ended."
+    ),
+)
 async def update_pool(
-    pool_id: int,
+    pool_id: PoolId,
     body: PoolUpdate,
     response: Response,
     jobs: JobTableDep,
@@ -63,10 +117,22 @@ async def update_pool(
 
 
 @router.delete(
-    "/{pool_id}", response_model=Job, responses=JOB_RESPONSES, operation_id="delete_pool"
+    "/{pool_id}",
+    response_model=Job,
+    responses=JOB_RESPONSES,
+    response_description=JOB_STARTED,
+    operation_id="delete_pool",
+    summary="Delete a pool",
+    description=(
+        "Remove the pool data for the pool id.\n\n"
+        "Starts a job of one command: `osd pool delete` with the pool's name twice and the "
+        "confirmation flag (the DELETE is the confirmation). The mons must allow it "
+        "(`mon_allow_pool_delete`), else the job fails. 404 when there is no such pool. "
+        "Needs an admin key. Answers the job at once, or with `?wait=1` once it ended."
+    ),
 )
 async def delete_pool(
-    pool_id: int,
+    pool_id: PoolId,
     response: Response,
     jobs: JobTableDep,
     ceph: CephDep,

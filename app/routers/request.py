@@ -4,29 +4,67 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from app.ceph.request import check_not_denied, paginate, parse_deny_list
 from app.deps import AdminKeyDep, JobTableDep, KeyDep, SettingsDep
 from app.errors import NotFound
 from app.jobs import WaitDep, run_job
-from app.models.request import JOB_RESPONSES, CleanedJobs, Job, RequestBody
+from app.models.error import KEYED_ERRORS
+from app.models.request import JOB_RESPONSES, JOB_STARTED, CleanedJobs, Job, RequestBody
 
-router = APIRouter(prefix="/request", tags=["request"])
+router = APIRouter(prefix="/request", tags=["request"], responses=KEYED_ERRORS)
 
 PageQuery = Annotated[
     int | None,
-    Query(description="100 jobs a page: 0 the first, -1 the last 100; none for all."),
+    Query(description="100 jobs a page: 0 the first, -1 the last 100; none for all.", examples=[0]),
+]
+RequestId = Annotated[
+    str,
+    Path(
+        description="The job's id, as its `id` shows.",
+        examples=["5d0f4c9e-8d3b-4b8e-9a57-0c7f3e1b2a64"],
+    ),
 ]
 
+_JOB_TABLE = (
+    "The job table is this gateway process's: it keeps unfinished jobs, and finished ones "
+    "for a while (`job_ttl`, at most `job_max_finished`)."
+)
 
-@router.get("", response_model=list[Job], operation_id="list_requests")
+
+@router.get(
+    "",
+    response_model=list[Job],
+    operation_id="list_requests",
+    summary="List jobs",
+    description=(
+        "List all the available requests.\n\n"
+        f"Every job of the job table, oldest first, or a page of 100 with `?page=`. {_JOB_TABLE}"
+    ),
+)
 async def list_requests(jobs: JobTableDep, _key: KeyDep, page: PageQuery = None) -> list[Any]:
     """List all the available requests."""
     return [job.to_json() for job in paginate(jobs.list_jobs(), page)]
 
 
-@router.post("", response_model=Job, responses=JOB_RESPONSES, operation_id="create_request")
+@router.post(
+    "",
+    response_model=Job,
+    responses=JOB_RESPONSES,
+    response_description=JOB_STARTED,
+    operation_id="create_request",
+    summary="Run mon commands as a job",
+    description=(
+        "Pass through method to create any request.\n\n"
+        "Starts a job of the mon commands given, as Ceph's CLI sends them: one command "
+        '`{"prefix": ..., <arguments>}`, or waves of them (`[[c1, c2], [c3]]` runs c1 and '
+        "c2 at once, then c3). A failed command does not stop the later waves, as in the "
+        "module. Commands that hand out secrets (cephx keys, API keys) are refused with 403 "
+        "by the gateway's deny-list before anything runs. Needs an admin key. Answers the "
+        "job at once, or with `?wait=1` once it ended."
+    ),
+)
 async def create_request(
     body: RequestBody,
     response: Response,
@@ -41,15 +79,34 @@ async def create_request(
     return await run_job(response, jobs, waves, wait)
 
 
-@router.delete("", response_model=CleanedJobs, operation_id="delete_finished_requests")
+@router.delete(
+    "",
+    response_model=CleanedJobs,
+    operation_id="delete_finished_requests",
+    summary="Delete the finished jobs",
+    description=(
+        "Remove all the finished requests.\n\n"
+        "Drops every finished job from the job table; the unfinished ones stay. Needs an "
+        "admin key."
+    ),
+)
 async def delete_finished_requests(jobs: JobTableDep, _key: AdminKeyDep) -> dict[str, int]:
     """Remove all the finished requests."""
     cleaned, remaining = jobs.delete_finished()
     return {"cleaned": cleaned, "remaining": remaining}
 
 
-@router.get("/{request_id}", response_model=Job, operation_id="get_request")
-async def get_request(request_id: str, jobs: JobTableDep, _key: KeyDep) -> dict[str, Any]:
+@router.get(
+    "/{request_id}",
+    response_model=Job,
+    operation_id="get_request",
+    summary="Get a job",
+    description=(
+        "Show the information for the request id.\n\n"
+        f"The job as it stands; 404 when there is no such job. {_JOB_TABLE}"
+    ),
+)
+async def get_request(request_id: RequestId, jobs: JobTableDep, _key: KeyDep) -> dict[str, Any]:
     """Show the information for the request id."""
     job = jobs.get(request_id)
     if job is None:
@@ -57,8 +114,21 @@ async def get_request(request_id: str, jobs: JobTableDep, _key: KeyDep) -> dict[
     return job.to_json()
 
 
-@router.delete("/{request_id}", response_model=Job, operation_id="delete_request")
-async def delete_request(request_id: str, jobs: JobTableDep, _key: AdminKeyDep) -> dict[str, Any]:
+@router.delete(
+    "/{request_id}",
+    response_model=Job,
+    operation_id="delete_request",
+    summary="Delete a job",
+    description=(
+        "Remove the request id from the database.\n\n"
+        "Drops the job and answers it as it stood. A running job's commands already sent are "
+        "left to finish, and its later waves never start. 404 when there is no such job. "
+        "Needs an admin key."
+    ),
+)
+async def delete_request(
+    request_id: RequestId, jobs: JobTableDep, _key: AdminKeyDep
+) -> dict[str, Any]:
     """Remove the request id from the database."""
     job = jobs.delete(request_id)
     if job is None:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 
 from app.ceph import server as server_ceph
 from app.deps import CephDep, KeyDep
+from app.models.error import KEYED_ERRORS
 from app.models.server import Server
 
-router = APIRouter(prefix="/server", tags=["server"])
+router = APIRouter(prefix="/server", tags=["server"], responses=KEYED_ERRORS)
+
+HostName = Annotated[
+    str, Path(description="The host's name, as its daemons report it.", examples=["vm"])
+]
 
 
 # exclude_unset: `name` appears only on the service daemons that have one, as in the module.
@@ -19,6 +24,14 @@ router = APIRouter(prefix="/server", tags=["server"])
     response_model=list[Server],
     response_model_exclude_unset=True,
     operation_id="list_servers",
+    summary="List servers",
+    description=(
+        "Show the information for all the servers.\n\n"
+        "Every host running a daemon, by name, with its daemons: the `hostname` of the mon, "
+        "mgr, OSD and MDS metadata (`<type> metadata`) and of the mgr's service map "
+        "(`service dump`, for rgw, rbd-mirror...). Without an active mgr, the service "
+        "daemons are left out."
+    ),
 )
 async def list_servers(ceph: CephDep, _key: KeyDep) -> list[dict[str, Any]]:
     """Show the information for all the servers."""
@@ -30,7 +43,13 @@ async def list_servers(ceph: CephDep, _key: KeyDep) -> list[dict[str, Any]]:
     response_model=Server,
     response_model_exclude_unset=True,
     operation_id="get_server",
+    summary="Get a server",
+    description=(
+        "Show the information for the server fqdn.\n\n"
+        "One entry of GET /server. An unknown host is answered 200 with no services and an "
+        "empty `ceph_version`, as in the module."
+    ),
 )
-async def get_server(fqdn: str, ceph: CephDep, _key: KeyDep) -> dict[str, Any]:
+async def get_server(fqdn: HostName, ceph: CephDep, _key: KeyDep) -> dict[str, Any]:
     """Show the information for the server fqdn."""
     return await server_ceph.get_server(ceph, fqdn)

@@ -170,8 +170,9 @@ def test_python_client_creates_reads_and_deletes_a_pool(
     get_request = sdk("api.request.get_request")
     name = f"sdk-{uuid.uuid4().hex[:8]}"
     with authenticated(gateway, admin_auth) as client:
+        # ?wait= is a boolean for a generated client (sent as `true`), or the module's "1".
         created = create_pool.sync_detailed(
-            client=client, body=models.PoolCreate(name=name, pg_num=8), wait="1"
+            client=client, body=models.PoolCreate(name=name, pg_num=8), wait=True
         )
         assert created.status_code == 200, created.content
         job = created.parsed

@@ -134,5 +134,5 @@ def test_redoc_renders_the_operations(page: Page, gateway: Gateway) -> None:
     expect(page.locator("h1").first).to_contain_text("cephgw")
     # ReDoc's side menu lists the tags, and under each its operations by summary.
     page.get_by_role("menuitem", name="pool", exact=True).click()
-    expect(page.get_by_role("menuitem", name=re.compile("List Pools"))).to_be_visible()
+    expect(page.get_by_role("menuitem", name=re.compile("List pools"))).to_be_visible()
     expect(page.get_by_text("Show the information for all the pools").first).to_be_visible()
