@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -53,6 +54,16 @@ def ceph_cli(cluster: dev_cluster.DevCluster, *args: str, timeout: float = 60) -
         text=True,
         timeout=timeout,
     ).stdout
+
+
+def stop_server(proc: subprocess.Popen[str], timeout: float = 15) -> None:
+    """SIGTERM a `cephgw serve` the test started, as an operator would; SIGKILL if it hangs."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def ceph_cli_json(cluster: dev_cluster.DevCluster, *args: str) -> Any:

@@ -26,7 +26,7 @@ import pytest
 
 from cli.dev_cluster import DevCluster
 from tests.integration.cli.test_main import free_port
-from tests.integration.conftest import ceph_cli, ceph_cli_json
+from tests.integration.conftest import ceph_cli, ceph_cli_json, stop_server
 
 pytestmark = pytest.mark.integration
 
@@ -223,12 +223,7 @@ def running(
                 time.sleep(0.3)
         yield Running(port, proc, trust, env, substitutions)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc, timeout=20)
         ceph_cli(cluster, "config-key", "rm", f"mgr/restful/{MGR_NAME}/crt")
         ceph_cli(cluster, "config-key", "rm", f"mgr/restful/{MGR_NAME}/key")
 

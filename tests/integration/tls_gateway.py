@@ -8,7 +8,6 @@ output goes to a file (a pipe nobody reads would stall it once full), shown on a
 from __future__ import annotations
 
 import os
-import signal
 import ssl
 import subprocess
 import time
@@ -21,7 +20,7 @@ import httpx
 
 from cli.dev_cluster import DevCluster
 from tests.integration.cli.test_main import CEPHGW, cephgw, free_port
-from tests.integration.conftest import ceph_cli
+from tests.integration.conftest import ceph_cli, stop_server
 
 
 @dataclass(frozen=True)
@@ -70,12 +69,7 @@ def serve_tls(
                     time.sleep(0.2)
             yield gateway
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_server(proc)
     finally:
         for what in ("crt", "key"):
             ceph_cli(cluster, "config-key", "rm", f"mgr/restful/{mgr_name}/{what}")

@@ -20,7 +20,7 @@ from cryptography import x509
 
 from app.auth import KEY_PREFIX
 from cli.dev_cluster import DevCluster
-from tests.integration.conftest import ceph_cli, ceph_cli_json
+from tests.integration.conftest import ceph_cli, ceph_cli_json, stop_server
 
 pytestmark = pytest.mark.integration
 
@@ -97,12 +97,7 @@ def serving(
             time.sleep(0.2)
         yield proc, port
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
 
 
 def test_create_list_delete_key(cluster: DevCluster) -> None:
