@@ -26,19 +26,10 @@ from app.jobs import Job, JobsUnavailable, JobTable, job_state, open_job_table, 
 from app.models.request import Job as JobModel
 from app.models.request import RequestBody
 from app.settings import Settings
+from tests.unit.ceph.test_pool import MODULE_POST_POOL_NOWAIT
 
-# A job as the module answered it (restful-samples/POST_pool_nowait.json).
-MODULE_JOB = {
-    "failed": [],
-    "finished": [],
-    "has_failed": False,
-    "id": "140117054334608",
-    "is_finished": False,
-    "is_waiting": True,
-    "running": [{"command": "osd pool create pool=sample pg_num=8", "outb": "", "outs": ""}],
-    "state": "pending",
-    "waiting": [["osd pool set pool=sample var=size val=1"]],
-}
+# A job as the module answered it, shared with the pool tests.
+MODULE_JOB = MODULE_POST_POOL_NOWAIT
 
 
 # -- ?wait= -------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,17 +24,9 @@ from app.jobs import Job
 from app.models.pool import PoolCreate, PoolUpdate
 
 # The module's answer to POST /pool {"name": "sample", "pg_num": 8, "size": 1} without ?wait.
-MODULE_POST_POOL_NOWAIT: dict[str, Any] = {
-    "failed": [],
-    "finished": [],
-    "has_failed": False,
-    "id": "140117054334608",
-    "is_finished": False,
-    "is_waiting": True,
-    "running": [{"command": "osd pool create pool=sample pg_num=8", "outb": "", "outs": ""}],
-    "state": "pending",
-    "waiting": [["osd pool set pool=sample var=size val=1"]],
-}
+MODULE_POST_POOL_NOWAIT: dict[str, Any] = json.loads(
+    (Path(__file__).parent / "samples" / "POST_pool_nowait.json").read_text()
+)
 RULES = [
     {"rule_id": 0, "rule_name": "replicated_rule"},
     {"rule_id": 3, "rule_name": "fast"},
