@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ MGR_NAME = "x"
 REQUIRED_BINARIES = ("ceph-mon", "ceph-mgr", "ceph-osd", "ceph", "ceph-authtool", "monmaptool")
 APT_PACKAGES = "ceph-mon ceph-mgr ceph-osd ceph-mgr-modules-core python3-rados"
 MEMSTORE_BYTES_PER_OSD = 256 * 1024 * 1024
+POOL_PG_NUM = 8
 
 STATE_FILE = "cluster.json"
 # Written before anything else, so that `up` and `down` only ever wipe a directory
@@ -101,6 +103,17 @@ def _check_binaries() -> None:
             f"Ceph binaries not found on PATH ({', '.join(missing)}): "
             f"apt-get install {APT_PACKAGES}"
         )
+
+
+def ceph_release() -> str:
+    """The installed Ceph's release name (`pacific`, `reef`, `tentacle`...), from `ceph -v`."""
+    out = _run(["ceph", "--version"], timeout=_CEPH_CALL_TIMEOUT, what="ceph --version")
+    # "ceph version 18.2.7 (6b0e988052ec84cf2d4a54ff9bbbc5e720b621ad) reef (stable)"
+    words = out.split()
+    try:
+        return words[words.index("version") + 3]
+    except (ValueError, IndexError) as exc:
+        raise DevClusterError(f"ceph --version: unexpected output {out!r}") from exc
 
 
 def _free_ports(count: int) -> list[int]:
@@ -170,10 +183,21 @@ def _cmdline(pid: int) -> list[str]:
     return [arg.decode("utf-8", "replace") for arg in raw.split(b"\0") if arg]
 
 
+def _same_root(pid: int) -> bool:
+    # /proc shows every process of the machine, also those of another file system root: a
+    # cluster in a chroot (another Ceph release) can have the very same conf path as one on
+    # the host, and must never be taken for it.
+    try:
+        theirs, ours = os.stat(f"/proc/{pid}/root"), os.stat("/")
+    except OSError:
+        return False
+    return (theirs.st_dev, theirs.st_ino) == (ours.st_dev, ours.st_ino)
+
+
 def _is_ours(pid: int, conf: Path) -> bool:
     # An exited daemon that nobody reaped yet (a zombie) has an empty cmdline, so it
     # counts as gone; a recycled pid will not carry our conf path.
-    return str(conf) in _cmdline(pid)
+    return str(conf) in _cmdline(pid) and _same_root(pid)
 
 
 def _read_pid(pid_file: Path) -> int | None:
@@ -204,7 +228,12 @@ def _own_processes(directory: Path) -> dict[int, str]:
         if not entry.name.isdigit() or int(entry.name) in found:
             continue
         args = _cmdline(int(entry.name))
-        if args and Path(args[0]).name in daemons and str(conf) in args:
+        if (
+            args
+            and Path(args[0]).name in daemons
+            and str(conf) in args
+            and _same_root(int(entry.name))
+        ):
             found[int(entry.name)] = Path(args[0]).name
     return found
 
@@ -379,7 +408,67 @@ def _read_state(directory: Path) -> dict[str, Any]:
     return data
 
 
-def _start_daemon(directory: Path, binary: str, name: str, deadline: _Deadline) -> int:
+# Packages built with PyO3 that the mgr's Python modules import (mgr_util: bcrypt; restful:
+# OpenSSL). ceph-mgr runs each module in a sub-interpreter, and the PyO3 of Debian 13's
+# packages refuses those ("PyO3 modules do not yet support subinterpreters"): on Reef there,
+# every mgr module fails to load, the restful module with them. The dev cluster's mgr then
+# gets stand-ins that import, and refuse to be used: nothing a test cluster's mgr modules run
+# needs them (cephgw and the tests make certificates themselves, and the dashboard is off).
+PYO3_PACKAGES = ("bcrypt", "OpenSSL")
+_SHIMS = "mgr-shims"
+_SHIM_TEXT = """\
+# Written by cephgw's dev cluster: {name} cannot load in ceph-mgr's sub-interpreters here.
+def __getattr__(attr):
+    raise AttributeError(f"{name}.{{attr}} is unavailable in this dev cluster's ceph-mgr (PyO3)")
+"""
+_SUBINTERPRETER_PROBE = """\
+import _interpreters, sys
+interp = _interpreters.create("legacy")
+failed = [n for n in sys.argv[1:] if _interpreters.exec(interp, "import " + n) is not None]
+print(" ".join(failed))
+"""
+
+
+def _packages_refusing_subinterpreters() -> list[str]:
+    """Which of PYO3_PACKAGES Debian's Python cannot import in a sub-interpreter, as ceph-mgr
+    needs; none where Python has no `_interpreters` to ask (before 3.13)."""
+    try:
+        proc = subprocess.run(
+            ["/usr/bin/python3", "-c", _SUBINTERPRETER_PROBE, *PYO3_PACKAGES],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return proc.stdout.split() if proc.returncode == 0 else []
+
+
+def _mgr_environment(directory: Path) -> dict[str, str] | None:
+    """The environment ceph-mgr starts with: stand-ins first on its path where needed."""
+    refused = _packages_refusing_subinterpreters()
+    if not refused:
+        return None
+    shims = directory / _SHIMS
+    for name in refused:
+        package = shims / name
+        package.mkdir(parents=True, exist_ok=True)
+        (package / "__init__.py").write_text(_SHIM_TEXT.format(name=name))
+        if name == "OpenSSL":  # `from OpenSSL import crypto, SSL`: submodules, found first
+            (package / "__init__.py").write_text("")
+            for sub in ("crypto", "SSL"):
+                (package / f"{sub}.py").write_text(_SHIM_TEXT.format(name=f"OpenSSL.{sub}"))
+    return {**os.environ, "PYTHONPATH": str(shims)}
+
+
+def _start_daemon(
+    directory: Path,
+    binary: str,
+    name: str,
+    deadline: _Deadline,
+    env: dict[str, str] | None = None,
+) -> int:
     """Starts one daemon, which forks into the background; returns its pid."""
     conf = directory / "ceph.conf"
     log = directory / "log" / f"{name}.log"
@@ -391,6 +480,7 @@ def _start_daemon(directory: Path, binary: str, name: str, deadline: _Deadline) 
         try:
             proc = subprocess.run(
                 [binary, "-c", str(conf), "-i", daemon_id],
+                env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=out,
@@ -468,7 +558,7 @@ def _create_mgr(directory: Path, deadline: _Deadline) -> str:
         "-o", str(data / "keyring"),
         timeout=deadline.call_timeout(),
     )  # fmt: skip
-    _start_daemon(directory, "ceph-mgr", name, deadline)
+    _start_daemon(directory, "ceph-mgr", name, deadline, env=_mgr_environment(directory))
     return name
 
 
@@ -597,10 +687,17 @@ def _daemons_running(directory: Path, names: list[str]) -> list[str]:
 # --------------------------------------------------------------------------- API
 
 
-def up(directory: Path = DEFAULT_DIR, osds: int = 3, *, timeout: float = 60.0) -> DevCluster:
+def up(
+    directory: Path = DEFAULT_DIR,
+    osds: int = 3,
+    *,
+    pools: Sequence[str] = (),
+    timeout: float = 60.0,
+) -> DevCluster:
     """Starts a cluster in `directory`; returns once it can serve requests.
 
-    That is: all OSDs up, the mgr available and the pool the mgr creates for itself
+    That is: all OSDs up, the mgr available, and the pools (`pools`, each with
+    POOL_PG_NUM PGs, and the one the mgr makes for itself, where the release makes one)
     active+clean. On failure the daemons are stopped and the directory is kept, with
     its logs; `down` removes it.
     """
@@ -650,11 +747,16 @@ def up(directory: Path = DEFAULT_DIR, osds: int = 3, *, timeout: float = 60.0) -
         _create_mon(directory, fsid, mon_host, deadline)
         # Each mon update waits for a paxos round; doing the mgr and every OSD at once
         # lets the mon batch them, and the mgr loads its Python modules meanwhile.
-        with ThreadPoolExecutor(max_workers=osds + 1) as pool:
-            futures = [pool.submit(_create_mgr, directory, deadline)]
-            futures += [pool.submit(_create_osd, directory, deadline) for _ in range(osds)]
+        with ThreadPoolExecutor(max_workers=osds + 1) as executor:
+            futures = [executor.submit(_create_mgr, directory, deadline)]
+            futures += [executor.submit(_create_osd, directory, deadline) for _ in range(osds)]
             for future in futures:
                 future.result()
+        for name in pools:
+            # Not every release's mgr makes a pool of its own (Reef makes none here): these
+            # are the pools a user of the cluster can count on.
+            _ceph(conf, "osd", "pool", "create", name, str(POOL_PG_NUM),
+                  timeout=deadline.call_timeout())  # fmt: skip
         _wait_ready(directory, osds, deadline)
     except BaseException as exc:
         with contextlib.suppress(DevClusterError):
@@ -776,6 +878,14 @@ def add_arguments(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
         "--osds", type=_positive_int, default=3, help="number of OSDs for `up` (default: 3)"
     )
     parser.add_argument(
+        "--pool",
+        dest="pools",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=f"`up`: create a pool of {POOL_PG_NUM} PGs (repeatable; default: none)",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=60.0, help="seconds `up` may take (default: 60)"
     )
     parser.add_argument("--json", action="store_true", help="`status`: print JSON")
@@ -803,10 +913,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.action == "up":
             started = time.monotonic()
-            cluster = up(directory, args.osds, timeout=args.timeout)
+            cluster = up(directory, args.osds, pools=args.pools, timeout=args.timeout)
             elapsed = time.monotonic() - started
             print(
-                f"dev cluster up in {elapsed:.1f} s: {args.osds} OSD(s), "
+                f"dev cluster up in {elapsed:.1f} s: Ceph {ceph_release()}, {args.osds} OSD(s), "
                 f"mon {cluster.mon_addr}, fsid {cluster.fsid}"
             )
             print(f"conf:    {cluster.conf}")
