@@ -2,10 +2,14 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: setup demo test lint typecheck unit openapi docs
+.PHONY: setup setup-cluster demo test test-cluster test-releases record-module-answers lint typecheck unit openapi docs
 
 setup:
 	@bash scripts/bootstrap.sh
+
+# What the other releases' chroots need: no browser, no Node.js.
+setup-cluster:
+	@bash scripts/bootstrap.sh --cluster-only
 
 demo: setup
 	@bash scripts/demo.sh
@@ -34,3 +38,18 @@ docs: setup
 # throwaway cluster.
 test: lint typecheck
 	$(VENV)/pytest
+
+# Everything that touches a cluster, without the host-only checks (browser, TypeScript) or
+# lint and types (the same on every release): what each other release's chroot runs.
+test-cluster: setup-cluster
+	$(VENV)/pytest -m "not host_only"
+
+# The suite on Pacific (Debian 12), Reef (Debian 13) and Tentacle (Debian sid): the host's
+# release natively, the others in Debian chroots (scripts/releases.sh).
+test-releases:
+	@bash scripts/releases.sh test-all
+
+# The restful module's answers on Reef (its last release with the module), which the tests on
+# Tentacle compare the gateway with: tests/integration/recorded/reef/ (committed).
+record-module-answers:
+	@bash scripts/releases.sh record

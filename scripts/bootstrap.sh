@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
-# Installs what cephgw needs on a Debian 12/13 machine: Ceph's packages, a venv
+# Installs what cephgw needs on a Debian machine (12, 13 or sid): Ceph's packages, a venv
 # built from Debian's own /usr/bin/python3 (the interpreter python3-rados is built
 # for), the project with its dev tools, and the rados binding linked into the venv.
+#
+# --cluster-only leaves out what only the host-only tests need (a browser, Node.js): the
+# other Ceph releases' chroots run everything that touches a cluster, not those.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# chromium + chromium-driver: the Swagger UI browser test (tests/integration/test_swagger_ui.py).
+host_tools=1
+[ "${1:-}" = --cluster-only ] && host_tools=0
+
+# zabbix-agent2: the real Zabbix client of tests/integration/test_clients.py.
 apt_packages=(ceph-mon ceph-mgr ceph-osd ceph-mgr-modules-core python3-rados python3-venv curl
-    chromium chromium-driver)
+    zabbix-agent2)
+# chromium + chromium-driver: the Swagger UI browser test (tests/integration/test_swagger_ui.py).
+[ "$host_tools" = 1 ] && apt_packages+=(chromium chromium-driver)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 # Node.js and npm for the TypeScript SDK check (tests/integration/test_sdk.py); a Node.js
 # installed another way (with its own npm) is kept.
-command -v npm >/dev/null || missing+=(nodejs npm)
+[ "$host_tools" = 1 ] && { command -v npm >/dev/null || missing+=(nodejs npm); }
 if [ ${#missing[@]} -gt 0 ]; then
     echo "bootstrap: installing ${missing[*]}" >&2
     if [ "$(id -u)" -ne 0 ]; then
@@ -46,6 +54,7 @@ fi
 ln -sf "$so" "$site/$(basename "$so")"
 .venv/bin/python -c 'import rados' || { echo "bootstrap: the venv cannot import rados" >&2; exit 2; }
 
+[ "$host_tools" = 1 ] || exit 0
 # openapi-typescript and tsc for the TypeScript SDK check, pinned by tests/sdk/ts/package-lock.json.
 ts=tests/sdk/ts
 if [ ! -f "$ts/node_modules/.package-lock.json" ] || [ "$ts/package-lock.json" -nt "$ts/node_modules/.package-lock.json" ]; then

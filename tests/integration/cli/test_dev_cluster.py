@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from cli.dev_cluster import REQUIRED_BINARIES, DevClusterError, down, load, status, up
+from cli.dev_cluster import DevClusterError, down, load, status, up
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(
-        any(shutil.which(name) is None for name in REQUIRED_BINARIES),
-        reason="Ceph binaries not installed (scripts/bootstrap.sh installs them)",
-    ),
-]
+pytestmark = pytest.mark.integration
 
 
 def _ceph_json(conf: Path, *args: str) -> dict[str, object]:
