@@ -17,6 +17,8 @@ import json
 import logging
 import re
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import anyio
@@ -27,7 +29,15 @@ from passlib.context import CryptContext
 
 from app.ceph import config_key
 from app.ceph.client import CephClient
-from app.errors import BadRequest, ClusterUnavailable, Conflict, Forbidden, NotFound, Unauthorized
+from app.errors import (
+    BadRequest,
+    ClusterUnavailable,
+    Conflict,
+    Forbidden,
+    GatewayError,
+    NotFound,
+    Unauthorized,
+)
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -37,6 +47,11 @@ LEGACY_KEY_PREFIX = "mgr/restful/keys/"
 KEY_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 # Bounds the verification cache; past it the cache starts over rather than grow.
 _CACHE_LIMIT = 10_000
+# Credentials the loaded keys refuse are checked against config-key itself (a key made a
+# moment ago on another gateway, or replaced), at most this often: a flood of unknown names
+# costs the mon a few reads a second, not one per request.
+LOOKUPS_PER_SECOND = 5.0
+LOOKUP_BURST = 10
 
 
 class Role(enum.StrEnum):
@@ -93,6 +108,26 @@ def parse_stored_key(name: str, raw: str) -> StoredKey | None:
         return None
 
 
+class LookupBudget:
+    """A token bucket: `rate` lookups a second on average, `burst` at once."""
+
+    def __init__(
+        self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._rate, self._burst, self._clock = rate, float(burst), clock
+        self._tokens = float(burst)
+        self._at = clock()
+
+    def take(self) -> bool:
+        now = self._clock()
+        self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
+        self._at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+
 class KeyStore:
     """Reads keys from config-key, verifies credentials, and caches successful verifications."""
 
@@ -110,6 +145,9 @@ class KeyStore:
         self._verified: dict[bytes, str] = {}
         # Hashing is CPU-bound; a small limiter stops a flood of bad passwords taking all cores.
         self._hash_limiter = anyio.CapacityLimiter(2)
+        self._lookup_budget = LookupBudget(LOOKUPS_PER_SECOND, LOOKUP_BURST)
+        # One lookup at a time: requests with the same new key wait for the first one's.
+        self._lookup_lock = anyio.Lock()
 
     @property
     def loaded(self) -> bool:
@@ -128,6 +166,39 @@ class KeyStore:
                 keys[stored.name] = stored  # a cephgw key wins over a legacy one of the same name
         self._keys = keys
         self._loaded = True
+
+    async def _look_up(self, name: str, seen: StoredKey | None) -> StoredKey | None:
+        """The key `name` as config-key holds it now, for a credential the loaded keys refused.
+
+        `seen` is what the loaded keys held; it is returned, unchanged, when the lookup budget
+        is spent (or the name cannot be a key), so the credential is refused as before.
+        """
+        if not KEY_NAME_PATTERN.match(name):
+            return seen
+        async with self._lookup_lock:
+            current = self._keys.get(name)
+            if current != seen:  # a lookup or refresh meanwhile already found it changed
+                return current
+            if not self._lookup_budget.take():
+                return seen
+            fresh: StoredKey | None = None
+            try:
+                raw = await config_key.get(self._ceph, KEY_PREFIX + name)
+                if raw is not None:
+                    fresh = parse_stored_key(name, raw)
+                elif self._settings.legacy_keys:
+                    legacy = await config_key.get(self._ceph, LEGACY_KEY_PREFIX + name)
+                    if legacy is not None:
+                        fresh = StoredKey(name, Role.ADMIN, legacy, None, legacy=True)
+            except GatewayError as exc:
+                # A failed lookup (no cap for it, the mon away) refuses as the loaded keys did.
+                log.warning("cannot look up key %r in config-key: %s", name, exc.message)
+                return seen
+            keys = {k: v for k, v in self._keys.items() if k != name}
+            if fresh is not None:
+                keys[name] = fresh
+            self._keys = keys
+            return fresh
 
     async def keep_refreshing(self) -> None:
         """Re-read keys forever, so a deleted or replaced key stops working quickly."""
@@ -173,35 +244,46 @@ class KeyStore:
         raise NotFound(f"no key named {name!r}")
 
     async def authenticate(self, name: str, secret: str) -> Identity:
-        """The identity behind a credential; Unauthorized for anything else."""
+        """The identity behind a credential; Unauthorized for anything else.
+
+        A credential the loaded keys refuse is checked once more against that one key in
+        config-key (within the lookup budget): a key made by `cephgw create-key` works on
+        every running gateway at once, not only after the next refresh.
+        """
         if not self._loaded:
             reason = self._ceph.last_connect_error or "keys not loaded yet"
             raise ClusterUnavailable(f"cluster unavailable: {reason}")
         stored = self._keys.get(name)
+        if await self._matches(name, secret, stored):
+            assert stored is not None
+            return Identity(name, stored.role)
+        fresh = await self._look_up(name, stored)
+        if fresh is not None and fresh != stored and await self._matches(name, secret, fresh):
+            return Identity(name, fresh.role)
+        raise Unauthorized("Invalid credentials")
+
+    async def _matches(self, name: str, secret: str, stored: StoredKey | None) -> bool:
         if stored is None:
             # The same argon2 work as a wrong key, so timing does not reveal which names exist.
             await anyio.to_thread.run_sync(
                 self._crypt.verify, secret, self._decoy_hash, limiter=self._hash_limiter
             )
-            raise Unauthorized("Invalid credentials")
+            return False
         if stored.legacy:
-            if hmac.compare_digest(secret.encode(), stored.secret_hash.encode()):
-                return Identity(name, stored.role)
-            raise Unauthorized("Invalid credentials")
+            return hmac.compare_digest(secret.encode(), stored.secret_hash.encode())
         digest = hmac.new(self._cache_key, f"{name}\0{secret}".encode(), hashlib.sha256).digest()
         cached_hash = self._verified.get(digest)
         # A cache hit only counts while the stored hash is the one it was verified against.
         if cached_hash is not None and hmac.compare_digest(cached_hash, stored.secret_hash):
-            return Identity(name, stored.role)
-        ok = await anyio.to_thread.run_sync(
+            return True
+        ok: bool = await anyio.to_thread.run_sync(
             self._crypt.verify, secret, stored.secret_hash, limiter=self._hash_limiter
         )
-        if not ok:
-            raise Unauthorized("Invalid credentials")
-        if len(self._verified) >= _CACHE_LIMIT:
-            self._verified.clear()
-        self._verified[digest] = stored.secret_hash
-        return Identity(name, stored.role)
+        if ok:
+            if len(self._verified) >= _CACHE_LIMIT:
+                self._verified.clear()
+            self._verified[digest] = stored.secret_hash
+        return ok
 
 
 class BasicAuth(HTTPBasic):

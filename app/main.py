@@ -122,13 +122,21 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         )
         for e in exc.errors()
     ]
-    # A bad path or query parameter is a bad request; a body that fails its schema is a 422.
+    # A bad path or query parameter, or a body that is not JSON at all, is a bad request; a
+    # JSON body that fails its schema is a 422.
+    not_json = any(i.type == "json_invalid" for i in issues)
     in_body = any(i.loc and i.loc[0] == "body" for i in issues)
     message = (
         "; ".join(f"{'.'.join(str(p) for p in i.loc)}: {i.msg}" for i in issues)
         or "invalid request"
     )
-    return _error(422 if in_body else 400, message, issues=issues)
+    if not_json:
+        error = next(e for e in exc.errors() if e.get("type") == "json_invalid")
+        loc = list(error.get("loc", ()))
+        where = f" at character {loc[1]}" if len(loc) > 1 else ""
+        reason = (error.get("ctx") or {}).get("error", error.get("msg", ""))
+        message = f"the request body is not JSON: {reason}{where}"
+    return _error(422 if in_body and not not_json else 400, message, issues=issues)
 
 
 def create_app(settings: Settings | None = None, *, tls_certificate: str | None = None) -> FastAPI:

@@ -12,8 +12,11 @@ from app.jobs import WaitDep, run_job
 from app.models.config import ClusterConfig, ConfigOptionValue, OsdFlags, OsdFlagsUpdate
 from app.models.error import KEYED_ERRORS
 from app.models.request import JOB_RESPONSES, JOB_STARTED, Job
+from app.routers.route import JsonBodyRoute
 
-router = APIRouter(prefix="/config", tags=["config"], responses=KEYED_ERRORS)
+router = APIRouter(
+    prefix="/config", tags=["config"], responses=KEYED_ERRORS, route_class=JsonBodyRoute
+)
 
 OptionName = Annotated[
     str,

@@ -13,8 +13,9 @@ from app.jobs import WaitDep, run_job
 from app.models.error import KEYED_ERRORS, Responses, error_response
 from app.models.osd import Osd, OsdCommand, OsdCommands, OsdUpdate
 from app.models.request import JOB_RESPONSES, JOB_STARTED, Job
+from app.routers.route import JsonBodyRoute
 
-router = APIRouter(prefix="/osd", tags=["osd"], responses=KEYED_ERRORS)
+router = APIRouter(prefix="/osd", tags=["osd"], responses=KEYED_ERRORS, route_class=JsonBodyRoute)
 
 COMMAND_RESPONSES: Responses = {
     **JOB_RESPONSES,

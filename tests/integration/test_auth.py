@@ -9,10 +9,11 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from app.auth import KEY_PREFIX, LEGACY_KEY_PREFIX, Role
+from app.auth import KEY_PREFIX, LEGACY_KEY_PREFIX, LOOKUP_BURST, LOOKUPS_PER_SECOND, Role
 from app.main import create_app
 from app.settings import Settings
 from cli.dev_cluster import DevCluster
+from tests.integration.cli.test_main import cephgw
 from tests.integration.conftest import ceph_cli, create_key
 
 pytestmark = pytest.mark.integration
@@ -151,3 +152,73 @@ def test_keys_are_stored_hashed(cluster: DevCluster, admin_auth: tuple[str, str]
     assert admin_auth[1] not in stored
     assert '"hash": "$argon2id$' in stored
     assert '"role": "admin"' in stored
+
+
+# -- a key made or replaced elsewhere works at once ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def never_refreshing_client(
+    settings: Settings, admin_auth: tuple[str, str]
+) -> Iterator[TestClient]:
+    """A gateway that re-reads its keys only once an hour: what it knows of a key made after
+    its start comes from the on-miss lookup alone."""
+    slow = settings.model_copy(update={"key_refresh_interval": 3600.0})
+    with TestClient(create_app(slow)) as test_client:
+        deadline = time.monotonic() + 30
+        while test_client.get("/pool", auth=admin_auth).status_code != 200:
+            assert time.monotonic() < deadline, "the gateway never became ready"
+            time.sleep(0.2)
+        yield test_client
+
+
+def _config_key_gets(client: TestClient, auth: tuple[str, str]) -> float:
+    """How many `config-key get` calls the gateway made (its own /metrics)."""
+    text = client.get("/metrics", auth=auth).text
+    series = 'cephgw_ceph_command_duration_seconds_count{prefix="config-key get",target="mon"} '
+    return sum(float(line[len(series) :]) for line in text.splitlines() if line.startswith(series))
+
+
+def test_a_new_key_works_at_once_on_a_running_gateway(
+    never_refreshing_client: TestClient, cluster: DevCluster
+) -> None:
+    made = cephgw(cluster, "create-key", "fresh-key", "--role", "read-only")
+    assert made.returncode == 0, made.stderr
+    secret = made.stdout.strip()
+    try:
+        r = never_refreshing_client.get("/pool", auth=("fresh-key", secret))
+        assert r.status_code == 200, r.text
+        assert r.json() == never_refreshing_client.get("/pool", auth=("fresh-key", secret)).json()
+        # Still read-only.
+        assert (
+            never_refreshing_client.delete("/request", auth=("fresh-key", secret)).status_code
+            == 403
+        )
+    finally:
+        cephgw(cluster, "delete-key", "fresh-key")
+
+
+def test_a_replaced_key_works_at_once_and_the_old_one_does_not(
+    never_refreshing_client: TestClient, settings: Settings
+) -> None:
+    old = create_key(settings, "replaced-at-once", Role.ADMIN)
+    assert never_refreshing_client.get("/pool", auth=("replaced-at-once", old)).status_code == 200
+    new = create_key(settings, "replaced-at-once", Role.ADMIN)
+    assert never_refreshing_client.get("/pool", auth=("replaced-at-once", new)).status_code == 200
+    assert never_refreshing_client.get("/pool", auth=("replaced-at-once", old)).status_code == 401
+
+
+def test_unknown_names_cost_the_mon_a_bounded_number_of_lookups(
+    never_refreshing_client: TestClient, admin_auth: tuple[str, str]
+) -> None:
+    before = _config_key_gets(never_refreshing_client, admin_auth)
+    started = time.monotonic()
+    for i in range(60):
+        r = never_refreshing_client.get("/pool", auth=(f"no-such-key-{i}", "x"))
+        assert r.status_code == 401
+    elapsed = time.monotonic() - started
+    lookups = _config_key_gets(never_refreshing_client, admin_auth) - before
+    # Each lookup is up to two gets (cephgw's key, then the module's legacy one).
+    budget = 2 * (LOOKUP_BURST + LOOKUPS_PER_SECOND * elapsed)
+    assert 0 < lookups <= budget, (lookups, budget, elapsed)
+    assert lookups < 2 * 60

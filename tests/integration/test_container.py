@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from cli.dev_cluster import DevCluster
-from tests.integration.cli.test_main import free_port
+from tests.integration.cli.test_main import cephgw, free_port
 from tests.integration.conftest import ceph_cli, ceph_cli_json, stop_server
 
 pytestmark = pytest.mark.integration
@@ -44,6 +44,7 @@ CAPS = {
         "allow rw, "
         'allow command "config-key dump" with key prefix cephgw/keys/, '
         'allow command "config-key dump" with key prefix mgr/restful/keys/, '
+        'allow command "config-key get" with key prefix cephgw/keys/, '
         'allow command "config-key get" with key prefix mgr/restful/'
     ),
     "mgr": "allow *",
@@ -262,6 +263,17 @@ def test_authenticated_reads(running: Running, admin_auth: tuple[str, str]) -> N
     perf = get(running, "/perf?daemon=osd.0", admin_auth)
     assert perf.status_code == 200
     assert "osd.0" in perf.json()
+
+
+def test_a_key_made_after_the_start_works_at_once(cluster: DevCluster, running: Running) -> None:
+    """The on-miss lookup of one key, with the documented caps (`config-key get`)."""
+    made = cephgw(cluster, "create-key", "container-fresh", "--role", "read-only")
+    assert made.returncode == 0, made.stderr
+    try:
+        fresh = get(running, "/osd", ("container-fresh", made.stdout.strip()))
+        assert fresh.status_code == 200, fresh.text
+    finally:
+        cephgw(cluster, "delete-key", "container-fresh")
 
 
 def test_a_write_job_succeeds(

@@ -1,0 +1,25 @@
+"""What the tests share: names every cluster of theirs has, and waiting for a condition."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+# The tests' own pool, made with every test cluster: not every release's mgr makes one (Reef
+# makes none), and many tests need a pool that is there.
+TEST_POOL = "cephgw-tests"
+
+
+def wait_until(check: Callable[[], T], what: str, limit: float = 60, interval: float = 0.25) -> T:
+    """Call `check` until it returns something true (which is returned), for `limit` seconds;
+    then fail the test with `what` (what was waited for)."""
+    deadline = time.monotonic() + limit
+    while True:
+        result = check()
+        if result:
+            return result
+        assert time.monotonic() < deadline, f"timed out after {limit:g} s waiting until {what}"
+        time.sleep(interval)
