@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 from app.auth import Identity, KeyStore, Role, basic_auth, require_role
 from app.ceph.client import CephClient
+from app.ceph.commands import CommandTableCache
 from app.errors import Forbidden, Unauthorized
 from app.jobs import JobTable
 from app.metrics import GatewayMetrics
@@ -34,7 +37,13 @@ def get_jobs(request: Request) -> JobTable:
     return jobs
 
 
+def get_command_tables(request: Request) -> CommandTableCache:
+    commands: CommandTableCache = request.state.commands
+    return commands
+
+
 CephDep = Annotated[CephClient, Depends(get_ceph)]
+CommandTablesDep = Annotated[CommandTableCache, Depends(get_command_tables)]
 JobTableDep = Annotated[JobTable, Depends(get_jobs)]
 KeyStoreDep = Annotated[KeyStore, Depends(get_key_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -82,10 +91,15 @@ async def check_key_before_body(request: Request) -> None:
     """The key checks a malformed JSON body must not jump ahead of.
 
     FastAPI decodes a JSON body before any dependency runs, so `{"name": ` would answer 422
-    to a caller with no key or the wrong role. The validation handler calls this first. Every
-    route taking a body changes something and needs an admin key (tests/integration/
-    test_roles.py holds every route to that), so the method tells which check applies.
+    to a caller with no key or the wrong role. The validation handler calls this first: the
+    key, then the admin role where the route itself depends on it (POST /request does not:
+    a read-only key may run commands that only read, which only its body can tell).
     """
     identity = await require_key(request, get_key_store(request), await basic_auth(request))
-    if request.method not in ("GET", "HEAD"):
+    route = request.scope.get("route")
+    if isinstance(route, APIRoute) and _depends_on(route.dependant, require_admin_key):
         await require_admin_key(request, identity)
+
+
+def _depends_on(dependant: Dependant, call: object) -> bool:
+    return dependant.call is call or any(_depends_on(d, call) for d in dependant.dependencies)

@@ -31,7 +31,7 @@ from fastapi import Depends, Query, Response
 from pydantic import WithJsonSchema
 
 from app.ceph.client import CephClient
-from app.ceph.request import humanize_command
+from app.ceph.commands import humanize_command
 from app.errors import GatewayError
 from app.settings import Settings
 

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.access_log import AccessLogMiddleware
 from app.auth import KeyStore
 from app.ceph.client import CephClient
+from app.ceph.commands import CommandTableCache
 from app.ceph.perf import PerfSchemaCache
 from app.deps import check_key_before_body
 from app.errors import GatewayError
@@ -163,6 +164,7 @@ def create_app(settings: Settings | None = None, *, tls_certificate: str | None 
                     "keys": keys,
                     "settings": settings,
                     "perf_cache": PerfSchemaCache(),
+                    "commands": CommandTableCache(ceph),
                     "jobs": jobs,
                     "metrics": metrics,
                     "tls_certificate": served_certificate,

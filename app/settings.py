@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.ceph.request import DEFAULT_DENIED_COMMANDS, parse_deny_list
+from app.ceph.commands import DEFAULT_DENIED_COMMANDS, parse_deny_list
 
 
 def _default_conf() -> Path | None:

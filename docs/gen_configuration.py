@@ -38,7 +38,7 @@ DESCRIBED_DEFAULTS = {
 def _import_code() -> tuple[type[Any], argparse.ArgumentParser, tuple[str, ...]]:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from app.ceph.request import DEFAULT_DENIED_COMMANDS
+    from app.ceph.commands import DEFAULT_DENIED_COMMANDS
     from app.settings import Settings
     from cli.main import build_parser
 

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 
-from app.ceph.request import humanize_command
+from app.ceph.commands import humanize_command
 from app.errors import CephError, ClusterUnavailable
 from app.settings import Settings
 

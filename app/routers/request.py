@@ -6,14 +6,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from app.ceph.request import check_not_denied, paginate, parse_deny_list
-from app.deps import AdminKeyDep, JobTableDep, KeyDep, SettingsDep
+from app.auth import Role
+from app.ceph.commands import check_not_denied, check_read_only, paginate, parse_deny_list
+from app.deps import AdminKeyDep, CommandTablesDep, JobTableDep, KeyDep, SettingsDep
 from app.errors import NotFound
 from app.jobs import WaitDep, run_job
 from app.models.error import KEYED_ERRORS
 from app.models.request import JOB_RESPONSES, JOB_STARTED, CleanedJobs, Job, RequestBody
+from app.routers.route import JsonBodyRoute
 
-router = APIRouter(prefix="/request", tags=["request"], responses=KEYED_ERRORS)
+router = APIRouter(
+    prefix="/request", tags=["request"], responses=KEYED_ERRORS, route_class=JsonBodyRoute
+)
 
 PageQuery = Annotated[
     int | None,
@@ -61,8 +65,11 @@ async def list_requests(jobs: JobTableDep, _key: KeyDep, page: PageQuery = None)
         '`{"prefix": ..., <arguments>}`, or waves of them (`[[c1, c2], [c3]]` runs c1 and '
         "c2 at once, then c3). A failed command does not stop the later waves, as in the "
         "module. Commands that hand out secrets (cephx keys, API keys) are refused with 403 "
-        "by the gateway's deny-list before anything runs. Needs an admin key. Answers the "
-        "job at once, or with `?wait=1` once it ended."
+        "by the gateway's deny-list before anything runs. An admin key runs any other "
+        "command; a read-only key only those that the cluster's own command table (the mon's "
+        "and mgr's command descriptions) marks as only reading (`status`, `df`, `osd tree`, "
+        "`pg dump`...), and never config-key reads. Answers the job at once, or with "
+        "`?wait=1` once it ended."
     ),
 )
 async def create_request(
@@ -70,12 +77,15 @@ async def create_request(
     response: Response,
     jobs: JobTableDep,
     settings: SettingsDep,
+    commands: CommandTablesDep,
     wait: WaitDep,
-    _key: AdminKeyDep,
+    key: KeyDep,
 ) -> dict[str, Any]:
     """Pass through method to create any request."""
     waves = body.waves()
     check_not_denied(waves, parse_deny_list(settings.request_deny))
+    if key.role is Role.READ_ONLY:
+        check_read_only(waves, await commands.get(), key.name)
     return await run_job(response, jobs, waves, wait)
 
 

@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from app.ceph.client import CephClient
-from app.ceph.request import (
+from app.ceph.commands import (
     DEFAULT_DENIED_COMMANDS,
     DenyRule,
     check_not_denied,

@@ -263,12 +263,30 @@ def test_nothing_is_half_applied(client: TestClient, admin_auth: Auth, cluster: 
     assert not config_key_exists(cluster, key)
 
 
-def test_a_body_that_is_not_json_is_422(client: TestClient, admin_auth: Auth) -> None:
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded"])
+def test_a_body_that_is_not_json_is_400(
+    client: TestClient, admin_auth: Auth, content_type: str
+) -> None:
+    before = len(client.get("/request", auth=admin_auth).json())
     r = client.post(
-        "/request", content=b"{nope", headers={"content-type": "application/json"}, auth=admin_auth
+        "/request", content=b"{nope", headers={"content-type": content_type}, auth=admin_auth
     )
-    assert r.status_code == 422
-    assert r.json()["message"]
+    assert r.status_code == 400
+    assert r.json()["message"].startswith("the request body is not JSON: Expecting property name")
+    assert len(client.get("/request", auth=admin_auth).json()) == before
+
+
+def test_a_json_body_is_read_whatever_its_content_type(
+    client: TestClient, admin_auth: Auth
+) -> None:
+    r = client.post(
+        "/request?wait=1",
+        content=json.dumps(OSD_STAT).encode(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        auth=admin_auth,
+    )
+    assert r.status_code == 200, r.text
+    assert [c["command"] for c in r.json()["finished"]] == ["osd stat format=json"]
 
 
 # -- deny-list ----------------------------------------------------------------------------------
@@ -432,15 +450,104 @@ def test_every_route_needs_a_key(client: TestClient, method: str, path: str) -> 
     assert r.status_code == 401
 
 
+# A command that changes the cluster (and here changes nothing: the key does not exist).
+CONFIG_KEY_RM = {"prefix": "config-key rm", "key": "h-jobs-test/never-set"}
+
+
 @pytest.mark.parametrize(("method", "path"), [r for r in ROUTES if r[0] != "GET"])
 def test_a_read_only_key_cannot_write(
     client: TestClient, admin_auth: Auth, read_only_auth: Auth, method: str, path: str
 ) -> None:
     before = client.get("/request", auth=read_only_auth).json()
-    r = client.request(method, path + "?wait=1", json=OSD_STAT, auth=read_only_auth)
+    r = client.request(method, path + "?wait=1", json=CONFIG_KEY_RM, auth=read_only_auth)
     assert r.status_code == 403
     assert r.json()["message"]
     assert client.get("/request", auth=admin_auth).json() == before
+
+
+# Commands monitoring clients send (Zabbix, Metricbeat): each only reads. `pg dump`, `osd perf`,
+# `osd pool stats` and `osd df` are served by the mgr.
+READ_ONLY_COMMANDS = [
+    {"prefix": "status", "format": "json"},
+    {"prefix": "health"},
+    {"prefix": "df", "format": "json", "detail": "detail"},
+    {"prefix": "osd tree", "format": "json"},
+    {"prefix": "osd dump", "format": "json"},
+    {"prefix": "osd crush rule dump", "format": "json"},
+    {"prefix": "time-sync-status", "format": "json"},
+    {"prefix": "pg dump", "format": "json"},
+    {"prefix": "osd perf", "format": "json"},
+    {"prefix": "osd pool stats", "format": "json"},
+    {"prefix": "osd df", "format": "json"},
+]
+
+
+@pytest.mark.parametrize("command", READ_ONLY_COMMANDS, ids=lambda c: c["prefix"])
+def test_a_read_only_key_runs_commands_that_only_read(
+    client: TestClient, read_only_auth: Auth, command: dict[str, Any]
+) -> None:
+    r = client.post("/request?wait=1", json=command, auth=read_only_auth)
+    assert r.status_code == 200, r.text
+    job = r.json()
+    assert job["state"] == "success", job
+    outb = job["finished"][0]["outb"]
+    if "format" in command:
+        assert json.loads(outb) is not None  # that command's JSON
+    else:
+        assert outb.strip(), job  # plain text, e.g. HEALTH_OK
+
+
+@pytest.mark.parametrize(
+    ("waves", "refused", "why"),
+    [
+        (CONFIG_KEY_RM, "config-key rm key=h-jobs-test/never-set", "marks 'config-key rm' rw"),
+        (
+            [[OSD_STAT], [{"prefix": "osd pool delete", "pool": "x", "pool2": "x"}]],
+            "osd pool delete pool=x pool2=x",
+            "marks 'osd pool delete' rw",
+        ),
+        (
+            {"prefix": "auth caps", "entity": "client.nobody", "caps": ["mon", "allow *"]},
+            "auth caps entity=client.nobody caps=['mon', 'allow *']",
+            "marks 'auth caps' rwx",
+        ),
+        ({"prefix": "no such command"}, "no such command", "is not in the cluster's command"),
+        (
+            {"prefix": "config-key get", "key": "mgr/dashboard/key"},
+            "config-key get key=mgr/dashboard/key",
+            "reads the config-key store",
+        ),
+    ],
+    ids=["rw", "rw in a later wave", "rwx", "unknown", "config-key read"],
+)
+def test_a_read_only_key_is_refused_what_does_not_only_read(
+    client: TestClient, admin_auth: Auth, read_only_auth: Auth, waves: Any, refused: str, why: str
+) -> None:
+    before = client.get("/request", auth=admin_auth).json()
+    r = client.post("/request?wait=1", json=waves, auth=read_only_auth)
+    assert r.status_code == 403, r.text
+    message = r.json()["message"]
+    assert f"key '{read_only_auth[0]}' is read-only and '{refused}'" in message, message
+    assert why in message, message
+    assert client.get("/request", auth=admin_auth).json() == before
+
+
+def test_the_deny_list_comes_first_for_a_read_only_key(
+    client: TestClient, read_only_auth: Auth
+) -> None:
+    r = client.post("/request", json={"prefix": "auth export"}, auth=read_only_auth)
+    assert r.status_code == 403
+    assert "deny-list" in r.json()["message"]
+
+
+def test_an_admin_key_runs_what_a_read_only_key_may_not(
+    client: TestClient, admin_auth: Auth
+) -> None:
+    r = client.post("/request?wait=1", json=CONFIG_KEY_RM, auth=admin_auth)
+    assert r.status_code == 200, r.text
+    assert [c["command"] for c in r.json()["finished"]] == [
+        "config-key rm key=h-jobs-test/never-set"
+    ]
 
 
 def test_a_read_only_key_can_read(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.ceph.client import CephClient
-from app.ceph.request import humanize_command
+from app.ceph.commands import humanize_command
 from app.errors import ClusterUnavailable
 from app.settings import Settings
 

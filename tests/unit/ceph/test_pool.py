@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from app.ceph.commands import humanize_command
 from app.ceph.pool import (
     POOL_ARGS,
     create_commands,
@@ -18,7 +19,6 @@ from app.ceph.pool import (
     resolve_crush_rule,
     update_commands,
 )
-from app.ceph.request import humanize_command
 from app.errors import BadRequest
 from app.jobs import Job
 from app.models.pool import PoolCreate, PoolUpdate

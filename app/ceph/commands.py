@@ -1,0 +1,269 @@
+"""Mon and mgr commands as the gateway handles them: the module's humanised form, ?page=
+slicing, the deny-list, and the cluster's own command table (which commands exist, and which
+only read).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio
+
+from app.errors import Forbidden, GatewayError
+
+if TYPE_CHECKING:
+    from app.ceph.client import CephClient
+
+T = TypeVar("T")
+
+PAGE_SIZE = 100
+
+# The commands that hand out secrets (cephx keys, cephgw's key hashes). An entry is a
+# command-prefix glob, optionally followed by `arg=PREFIX`: the entry then only matches
+# when the argument's value and PREFIX overlap (one starts with the other; a missing
+# argument is the empty string, which overlaps everything).
+DEFAULT_DENIED_COMMANDS: tuple[str, ...] = (
+    "auth get",
+    "auth export",
+    "auth get-key",
+    "auth print-key",
+    "auth print_key",
+    "auth get-or-create*",
+    # These print every entity's key, which `auth get` alone would not stop.
+    "auth ls",
+    "auth list",
+    "fs authorize",
+    # cephgw's own key store (app/auth.py KEY_PREFIX).
+    "config-key get key=cephgw/keys/",
+    "config-key exists key=cephgw/keys/",
+    "config-key dump key=cephgw/keys/",
+    # `ls` (and its deprecated twin `list`) take no key: they always list cephgw's keys too.
+    "config-key ls",
+    "config-key list",
+    # The mon passes mgr commands on: while the restful module is still enabled these print
+    # its plaintext keys (`create-key` of an existing name returns that key).
+    "restful list-keys",
+    "restful create-key",
+    # The module's legacy plaintext keys and the TLS private keys live under mgr/restful/.
+    "config-key get key=mgr/restful/",
+    "config-key exists key=mgr/restful/",
+    "config-key dump key=mgr/restful/",
+)
+
+
+def humanize_command(command: Mapping[str, Any]) -> str:
+    """The module's form of a command: `prefix key=value ...`, every other argument in order.
+
+    `{"prefix": "osd pool set", "pool": "x"}` → `osd pool set pool=x`. A `format` the caller
+    gave is kept, as the module did (`osd stat format=json`).
+    """
+    out = [str(command.get("prefix", ""))]
+    out += [f"{arg}={val}" for arg, val in command.items() if arg != "prefix"]
+    return " ".join(out)
+
+
+def paginate(items: Sequence[T], page: int | None) -> list[T]:
+    """The module's `?page=N`: 100 items a page, 0 the first; no page means everything.
+
+    Negative pages count from the end: -1 is the last 100 items (fewer when there are
+    fewer), -2 the 100 before those. A page past either end is empty.
+    """
+    if page is None:
+        return list(items)
+    if page >= 0:
+        start = page * PAGE_SIZE
+        return list(items[start : start + PAGE_SIZE])
+    end = len(items) + (page + 1) * PAGE_SIZE
+    if end <= 0:
+        return []
+    return list(items[max(0, end - PAGE_SIZE) : end])
+
+
+def _normalise_prefix(prefix: str) -> str:
+    return " ".join(prefix.split()).lower()
+
+
+@dataclass(frozen=True)
+class DenyRule:
+    """One deny-list entry, parsed: a prefix glob and the argument prefixes it also needs."""
+
+    entry: str
+    prefix_glob: str
+    args: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def parse(cls, entry: str) -> DenyRule:
+        words = entry.split()
+        args = tuple(
+            (name, value) for name, _, value in (w.partition("=") for w in words if "=" in w)
+        )
+        glob = " ".join(w for w in words if "=" not in w)
+        if not glob:
+            raise ValueError(f"deny-list entry {entry!r} names no command")
+        return cls(entry=entry, prefix_glob=_normalise_prefix(glob), args=args)
+
+    def matches(self, command: Mapping[str, Any]) -> bool:
+        prefix = _normalise_prefix(str(command.get("prefix", "")))
+        if not fnmatch.fnmatchcase(prefix, self.prefix_glob):
+            return False
+        for name, protected in self.args:
+            value = command.get(name)
+            given = "" if value is None else str(value)
+            if not (given.startswith(protected) or protected.startswith(given)):
+                return False
+        return True
+
+
+def parse_deny_list(entries: Iterable[str]) -> list[DenyRule]:
+    return [DenyRule.parse(e) for e in entries]
+
+
+def denied_by(command: Mapping[str, Any], rules: Iterable[DenyRule]) -> DenyRule | None:
+    """The first rule refusing `command`, or None."""
+    return next((rule for rule in rules if rule.matches(command)), None)
+
+
+def check_not_denied(
+    waves: Iterable[Iterable[Mapping[str, Any]]], rules: Sequence[DenyRule]
+) -> None:
+    """Raise 403 naming the first refused command of any wave; nothing has run yet."""
+    for wave in waves:
+        for command in wave:
+            rule = denied_by(command, rules)
+            if rule is not None:
+                raise Forbidden(
+                    f"the command '{humanize_command(command)}' is refused by the gateway's "
+                    f"deny-list (entry '{rule.entry}'): it would hand out secrets"
+                )
+
+
+# -- the cluster's command table ------------------------------------------------------------------
+
+# A command's `perm` in the table: "r" only reads; "w" changes the cluster; "x" runs something
+# (`auth get` is "rx": it hands out a key).
+READ_ONLY_PERM = "r"
+# Commands a read-only key never runs, though the table marks them "r": config-key holds other
+# services' secrets (the dashboard's certificate key, for one) that no deny-list can list.
+READ_ONLY_REFUSED: tuple[str, ...] = ("config-key *",)
+# How long a loaded table is trusted: enabling a mgr module adds commands.
+COMMAND_TABLE_TTL = 60.0
+
+
+def _literal_prefix(signature: Sequence[Any]) -> str:
+    """`["osd", "pool", "get", {"name": "pool", ...}]` → `osd pool get`."""
+    words: list[str] = []
+    for part in signature:
+        if not isinstance(part, str):
+            break
+        words.append(part)
+    return " ".join(words)
+
+
+@dataclass(frozen=True)
+class CommandInfo:
+    """What the table says of one command prefix (every signature it has, mon's and mgr's)."""
+
+    prefix: str
+    perms: frozenset[str]
+
+    @property
+    def read_only(self) -> bool:
+        return self.perms == {READ_ONLY_PERM}
+
+
+class CommandTable:
+    """The mon's and the mgr's command descriptions (`get_command_descriptions`), by prefix."""
+
+    def __init__(self, descriptions: Iterable[Mapping[str, Any]]) -> None:
+        perms: dict[str, set[str]] = {}
+        for description in descriptions:
+            prefix = _literal_prefix(description.get("sig", ()))
+            if prefix:
+                perms.setdefault(prefix, set()).add(str(description.get("perm", "")))
+        self._commands = {p: CommandInfo(p, frozenset(v)) for p, v in perms.items()}
+
+    def __len__(self) -> int:
+        return len(self._commands)
+
+    def get(self, prefix: str) -> CommandInfo | None:
+        return self._commands.get(_normalise_prefix(prefix))
+
+
+def check_read_only(
+    waves: Iterable[Iterable[Mapping[str, Any]]], table: CommandTable, key_name: str
+) -> None:
+    """Raise 403 naming the first command a read-only key may not run; nothing has run yet."""
+    reason = read_only_refusal(waves, table, key_name)
+    if reason is not None:
+        raise Forbidden(reason)
+
+
+def read_only_refusal(
+    waves: Iterable[Iterable[Mapping[str, Any]]], table: CommandTable, key_name: str
+) -> str | None:
+    """Why a read-only key may not run these commands, or None when every one only reads."""
+    refused = parse_deny_list(READ_ONLY_REFUSED)
+    for wave in waves:
+        for command in wave:
+            prefix = str(command.get("prefix", ""))
+            info = table.get(prefix)
+            shown = humanize_command(command)
+            if info is None:
+                return (
+                    f"key {key_name!r} is read-only and '{shown}' is not in the cluster's command "
+                    "table; this needs an admin key"
+                )
+            if not info.read_only:
+                perms = "/".join(sorted(info.perms))
+                return (
+                    f"key {key_name!r} is read-only and '{shown}' does not only read (the "
+                    f"cluster's command table marks '{info.prefix}' {perms}); this needs an "
+                    "admin key"
+                )
+            if denied_by(command, refused) is not None:
+                return (
+                    f"key {key_name!r} is read-only and '{shown}' reads the config-key store, "
+                    "which holds other services' secrets; this needs an admin key"
+                )
+    return None
+
+
+async def load_command_table(ceph: CephClient) -> CommandTable:
+    """The mon's command descriptions and, when a mgr answers, the mgr's."""
+    request = {"prefix": "get_command_descriptions"}
+    mon: Any = await ceph.mon_json(request)
+    descriptions = list(mon.values()) if isinstance(mon, dict) else []
+    try:
+        mgr: Any = await ceph.mgr_json(request)
+    except GatewayError:  # no active mgr: the mon's table lists the mgr's commands too
+        mgr = None
+    if isinstance(mgr, dict):
+        descriptions += list(mgr.values())
+    return CommandTable(descriptions)
+
+
+class CommandTableCache:
+    """The command table, loaded on first use and again once it is COMMAND_TABLE_TTL old."""
+
+    def __init__(self, ceph: CephClient, ttl: float = COMMAND_TABLE_TTL) -> None:
+        self._ceph = ceph
+        self._ttl = ttl
+        self._table: CommandTable | None = None
+        self._loaded_at = 0.0
+        self._lock = anyio.Lock()  # one load at a time, however many requests wait for it
+
+    async def get(self) -> CommandTable:
+        async with self._lock:
+            if self._table is None or time.monotonic() - self._loaded_at > self._ttl:
+                try:
+                    self._table = await load_command_table(self._ceph)
+                except GatewayError:
+                    if self._table is None:
+                        raise
+                    # Commands rarely change: an old table beats none while the mon is away.
+                self._loaded_at = time.monotonic()
+            return self._table
