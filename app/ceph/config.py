@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.ceph.client import CephClient
-from app.ceph.pool import osd_dump
+from app.ceph.osd_map import osd_dump
 from app.errors import BadRequest, ClusterUnavailable, NotFound
 
 

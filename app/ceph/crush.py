@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from app.ceph.client import CephClient
+from app.ceph.osd_map import osd_dump
 
 Bucket = Mapping[str, Any]
 Step = Mapping[str, Any]
@@ -95,15 +96,57 @@ def crush_rule_osds(rule: Mapping[str, Any], buckets: Sequence[Bucket]) -> set[i
     return osds
 
 
-def shape_crush_rules(crush: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The module's /crush/rule: each rule of the dump plus `osd_count`."""
+# Pacific's rules carry `ruleset`, `min_size` and `max_size`; Quincy (17) dropped them from
+# `osd crush dump`. Clients written against the module read them, so they are put back with
+# the values Pacific gave every rule it made: `ruleset` = the rule id, and the size range of
+# CrushWrapper::add_simple_rule_at by the rule's type (an erasure-coded pool's rule then had
+# its max_size set to the pool's chunk count, k+m, which is the pool's size).
+REPLICATED_RULE, ERASURE_RULE = 1, 3
+PACIFIC_SIZE_RANGE = {REPLICATED_RULE: (1, 10), ERASURE_RULE: (3, 20)}
+
+
+def needs_pool_sizes(crush: Mapping[str, Any]) -> bool:
+    """Whether an erasure-coded rule lacks `max_size`, which the pools using it tell."""
+    return any(
+        r.get("type") == ERASURE_RULE and "max_size" not in r for r in crush.get("rules", [])
+    )
+
+
+def with_pacific_fields(
+    rule: Mapping[str, Any], pool_sizes: Mapping[int, Sequence[int]]
+) -> dict[str, Any]:
+    """`rule` with Pacific's `ruleset`, `min_size` and `max_size` where the release lacks them.
+
+    `pool_sizes` maps a rule id to the sizes of the pools that use it.
+    """
+    shaped = dict(rule)
+    rule_id = int(rule.get("rule_id", 0))
+    low, high = PACIFIC_SIZE_RANGE.get(int(rule.get("type", REPLICATED_RULE)), (1, 10))
+    if rule.get("type") == ERASURE_RULE and pool_sizes.get(rule_id):
+        high = max(pool_sizes[rule_id])
+    shaped.setdefault("ruleset", rule_id)
+    shaped.setdefault("min_size", low)
+    shaped.setdefault("max_size", high)
+    return shaped
+
+
+def shape_crush_rules(
+    crush: Mapping[str, Any], pools: Sequence[Mapping[str, Any]] = ()
+) -> list[dict[str, Any]]:
+    """The module's /crush/rule: each rule of the dump (with Pacific's fields) plus
+    `osd_count`. `pools` (the OSD map's) is needed only when `needs_pool_sizes`."""
     buckets: Sequence[Bucket] = crush.get("buckets", [])
+    pool_sizes: dict[int, list[int]] = {}
+    for pool in pools:
+        pool_sizes.setdefault(int(pool["crush_rule"]), []).append(int(pool["size"]))
     return [
-        {**rule, "osd_count": len(crush_rule_osds(rule, buckets))}
+        {**with_pacific_fields(rule, pool_sizes), "osd_count": len(crush_rule_osds(rule, buckets))}
         for rule in crush.get("rules", [])
     ]
 
 
 async def list_crush_rules(ceph: CephClient) -> list[dict[str, Any]]:
     """Every CRUSH rule with the number of OSDs it can reach."""
-    return shape_crush_rules(await crush_dump(ceph))
+    crush = await crush_dump(ceph)
+    pools = (await osd_dump(ceph)).get("pools", []) if needs_pool_sizes(crush) else []
+    return shape_crush_rules(crush, pools)

@@ -23,6 +23,21 @@ def mon_hostnames(metadata: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     return {m["name"]: m["hostname"] for m in metadata if "name" in m and "hostname" in m}
 
 
+def crush_location_text(location: Any) -> Any:
+    """A mon's `crush_location` in Pacific's form, the text of a map: `{datacenter=dc1,host=h1}`.
+
+    Tentacle (20) prints a list of `{"key": ..., "val": ...}` instead; clients written against
+    the module read the text, so every release answers that.
+    """
+    if isinstance(location, list):
+        pairs = [(str(e.get("key", "")), str(e.get("val", ""))) for e in location]
+    elif isinstance(location, dict):
+        pairs = [(str(k), str(v)) for k, v in location.items()]
+    else:
+        return location
+    return "{" + ",".join(f"{k}={v}" for k, v in sorted(pairs)) + "}"
+
+
 def shape_mons(
     quorum_status: Mapping[str, Any], metadata: Sequence[Mapping[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -37,6 +52,8 @@ def shape_mons(
     shaped = []
     for mon in quorum_status.get("monmap", {}).get("mons", []):
         entry = dict(mon)
+        if "crush_location" in entry:
+            entry["crush_location"] = crush_location_text(entry["crush_location"])
         entry["in_quorum"] = mon["rank"] in quorum
         # The module crashes (HTML 500) on a mon without metadata; null says "unknown".
         entry["server"] = hosts.get(mon["name"])

@@ -16,7 +16,7 @@ import anyio
 
 from app.ceph.client import CephClient
 from app.ceph.crush import crush_dump, crush_rule_osds
-from app.ceph.pool import osd_dump
+from app.ceph.osd_map import osd_dump
 from app.ceph.shaping import as_float
 from app.errors import BadRequest, Conflict, NotFound
 

@@ -23,7 +23,7 @@ from typing import Any
 import re2
 
 from app.ceph.client import CephClient
-from app.ceph.pool import osd_dump
+from app.ceph.osd_map import osd_dump
 from app.errors import BadRequest, CephError
 
 log = logging.getLogger(__name__)

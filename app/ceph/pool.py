@@ -8,13 +8,9 @@ from typing import Any
 
 from app.ceph.client import CephClient
 from app.ceph.crush import crush_dump
+from app.ceph.osd_map import osd_dump
 from app.ceph.shaping import shape_pool
 from app.errors import BadRequest, Conflict, NotFound
-
-
-async def osd_dump(ceph: CephClient) -> dict[str, Any]:
-    dump: dict[str, Any] = await ceph.mon_json({"prefix": "osd dump"})
-    return dump
 
 
 def shape_pools(dump: dict[str, Any]) -> list[dict[str, Any]]:

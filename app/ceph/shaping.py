@@ -16,6 +16,22 @@ POOL_FLOAT_OPTIONS = frozenset(
 )
 
 
+# A pool's `read_balance` (Reef on): scores and affinities, all doubles; Tentacle adds the
+# text `score_type`.
+READ_BALANCE_FLOATS = frozenset(
+    {
+        "score_acting",
+        "score_stable",
+        "optimal_score",
+        "raw_score_acting",
+        "raw_score_stable",
+        "primary_affinity_weighted",
+        "average_primary_affinity",
+        "average_primary_affinity_weighted",
+    }
+)
+
+
 def as_float(value: Any) -> Any:
     """A C++ double that librados printed as `1` reads back as an int; the module shows `1.0`."""
     if isinstance(value, int) and not isinstance(value, bool):
@@ -32,6 +48,11 @@ def shape_pool(pool: dict[str, Any]) -> dict[str, Any]:
     if isinstance(options, dict):
         shaped["options"] = {
             k: as_float(v) if k in POOL_FLOAT_OPTIONS else v for k, v in options.items()
+        }
+    balance = shaped.get("read_balance")
+    if isinstance(balance, dict):
+        shaped["read_balance"] = {
+            k: as_float(v) if k in READ_BALANCE_FLOATS else v for k, v in balance.items()
         }
     params = shaped.get("hit_set_params")
     if isinstance(params, dict) and "false_positive_probability" in params:

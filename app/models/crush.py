@@ -39,15 +39,25 @@ class CrushRuleStep(BaseModel):
 class CrushRule(BaseModel):
     """A CRUSH rule as in `osd crush dump`, plus the module's `osd_count`.
 
-    Pacific also carries `ruleset`, `min_size` and `max_size`; Quincy (17) and later drop
-    them, so they pass through untyped.
+    `ruleset`, `min_size` and `max_size` are Pacific's: Quincy (17) and later dropped them
+    from the dump, and cephgw puts them back with the values Pacific gave the same rule.
     """
 
     model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [CRUSH_RULE_EXAMPLE]})
 
     rule_id: int = Field(description="Rule id (what a pool's crush_rule refers to).")
     rule_name: str = Field(description="Rule name.")
+    ruleset: int = Field(description="Pacific's ruleset: the rule id.")
     type: int = Field(description="1 replicated, 3 erasure-coded.")
+    min_size: int = Field(
+        description="Smallest pool size the rule is for: 1 (replicated) or 3 (erasure-coded)."
+    )
+    max_size: int = Field(
+        description=(
+            "Largest pool size the rule is for: 10 (replicated), or the chunk count k+m of "
+            "the erasure-coded pool using it (20 when none does, on Quincy and later)."
+        )
+    )
     steps: list[CrushRuleStep] = Field(description="The rule's steps, in order.")
     osd_count: int = Field(
         description=(

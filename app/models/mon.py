@@ -32,7 +32,7 @@ MON_EXAMPLE: Final[dict[str, Any]] = {
 class Mon(BaseModel):
     """A monitor as in the monmap (`quorum_status`), plus `in_quorum`, `leader` and `server`.
 
-    Other monmap fields (e.g. `crush_location`, a string, since Pacific) pass through.
+    Other monmap fields of later releases pass through.
     """
 
     model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [MON_EXAMPLE]})
@@ -47,6 +47,16 @@ class Mon(BaseModel):
     in_quorum: bool = Field(description="Whether the mon is in the quorum.")
     leader: bool = Field(
         description="Whether the mon has the lowest rank in the quorum (the module's rule)."
+    )
+    crush_location: str = Field(
+        description=(
+            "The mon's CRUSH location as Pacific prints it, the text of a map "
+            "(`{datacenter=dc1,host=h1}`, `{}` for none), on every release (Tentacle's monmap "
+            "has a list of pairs)."
+        )
+    )
+    time_added: str | None = Field(
+        default=None, description="Tentacle and later: when the mon joined the monmap (UTC)."
     )
     server: str | None = Field(
         description="Host name from the mon's metadata; null while the mons hold none for it."

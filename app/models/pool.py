@@ -77,6 +77,21 @@ class Pool(BaseModel):
     options: dict[str, Any] = Field(
         description="Per-pool options set with `osd pool set` (pg_num_min, compression...)."
     )
+    # Fields of later releases' OSD maps, passed through where the release has them.
+    read_balance: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "Reef and later: how evenly the pool's primaries are spread (`score_acting`, "
+            "`optimal_score`... as floats; Tentacle adds the text `score_type`)."
+        ),
+    )
+    is_stretch_pool: bool | None = Field(
+        default=None, description="Tentacle and later: whether the pool is a stretch pool."
+    )
+    nonprimary_shards: str | None = Field(
+        default=None,
+        description="Tentacle and later: the shards that are never primary (Ceph's text).",
+    )
 
 
 # -- request bodies ----------------------------------------------------------------------------

@@ -19,6 +19,8 @@ MonName = Annotated[str, Path(description="The mon's name, as in the monmap.", e
 @router.get(
     "",
     response_model=list[Mon],
+    # Fields of later releases appear only where the release has them.
+    response_model_exclude_unset=True,
     operation_id="list_mons",
     summary="List monitors",
     description=(
@@ -36,6 +38,8 @@ async def list_mons(ceph: CephDep, _key: KeyDep) -> list[dict[str, Any]]:
 @router.get(
     "/{name}",
     response_model=Mon,
+    # Fields of later releases appear only where the release has them.
+    response_model_exclude_unset=True,
     operation_id="get_mon",
     summary="Get a monitor",
     description=(

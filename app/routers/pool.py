@@ -12,8 +12,9 @@ from app.jobs import WaitDep, run_job
 from app.models.error import KEYED_ERRORS, Responses, error_response
 from app.models.pool import Pool, PoolCreate, PoolUpdate
 from app.models.request import JOB_RESPONSES, JOB_STARTED, Job
+from app.routers.route import JsonBodyRoute
 
-router = APIRouter(prefix="/pool", tags=["pool"], responses=KEYED_ERRORS)
+router = APIRouter(prefix="/pool", tags=["pool"], responses=KEYED_ERRORS, route_class=JsonBodyRoute)
 
 CREATE_RESPONSES: Responses = {
     **JOB_RESPONSES,
@@ -28,6 +29,8 @@ PoolId = Annotated[int, Path(description="The pool's id (`pool` in GET /pool).",
 @router.get(
     "",
     response_model=list[Pool],
+    # Fields of later releases appear only where the release has them.
+    response_model_exclude_unset=True,
     operation_id="list_pools",
     summary="List pools",
     description=(
@@ -74,6 +77,8 @@ async def create_pool(
 @router.get(
     "/{pool_id}",
     response_model=Pool,
+    # Fields of later releases appear only where the release has them.
+    response_model_exclude_unset=True,
     operation_id="get_pool",
     summary="Get a pool",
     description=(

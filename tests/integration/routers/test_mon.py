@@ -10,7 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cli.dev_cluster import DevCluster
-from tests.integration.conftest import ceph_cli_json
+from tests.integration.conftest import ceph_cli, ceph_cli_json
+from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -26,6 +27,10 @@ def expected_mons(cluster: DevCluster) -> list[dict[str, Any]]:
     mons: list[dict[str, Any]] = ceph_cli_json(cluster, "mon", "dump")["mons"]
     quorum = ceph_cli_json(cluster, "quorum_status")["quorum"]
     for mon in mons:
+        location = mon.get("crush_location")
+        if isinstance(location, list):  # Tentacle: [{"key": ..., "val": ...}]; Pacific's text
+            pairs = sorted(f"{e['key']}={e['val']}" for e in location)
+            mon["crush_location"] = "{" + ",".join(pairs) + "}"
         metadata = ceph_cli_json(cluster, "mon", "metadata", mon["name"])
         mon["in_quorum"] = mon["rank"] in quorum
         mon["leader"] = mon["rank"] == quorum[0]
@@ -56,6 +61,25 @@ def test_get_mon_by_name(
     assert mon == expected_mons(cluster)[0]
     assert mon["server"] == ceph_cli_json(cluster, "mon", "metadata", "a")["hostname"]
     assert module_keys() <= set(mon)
+
+
+def test_crush_location_is_the_same_text_on_every_release(
+    client: TestClient, admin_auth: tuple[str, str], cluster: DevCluster
+) -> None:
+    """Pacific prints a mon's location as the text of a map, Tentacle as a list of pairs; the
+    module's clients read the text."""
+    ceph_cli(cluster, "mon", "set_location", "a", "host=h1", "datacenter=dc1")
+    wait_until(
+        lambda: (
+            client.get("/mon/a", auth=admin_auth).json()["crush_location"]
+            == "{datacenter=dc1,host=h1}"
+        ),
+        "GET /mon/a shows the new location",
+        limit=30,
+    )
+    assert client.get("/mon", auth=admin_auth).json()[0]["crush_location"] == (
+        "{datacenter=dc1,host=h1}"
+    )
 
 
 def test_unknown_mon_is_404_with_the_module_message(

@@ -185,19 +185,17 @@ def test_malformed_rules_do_not_crash() -> None:
     assert crush_rule_osds(rule(take(3), EMIT), TREE) == {3}
 
 
-def test_rules_without_pacific_only_fields_pass_through() -> None:
-    # Quincy and later dump rules without ruleset, min_size and max_size.
-    crush = load("osd_crush_dump.pacific_3osd.json")
-    for r in crush["rules"]:
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_rules_without_pacific_only_fields_get_pacifics_values_back(scenario: str) -> None:
+    # Quincy and later dump rules without ruleset, min_size and max_size: the answer is the
+    # one Pacific gave for the same rules.
+    pacific = load(f"osd_crush_dump.{scenario}.json")
+    newer = load(f"osd_crush_dump.{scenario}.json")
+    for r in newer["rules"]:
         for key in ("ruleset", "min_size", "max_size"):
             del r[key]
-    shaped = shape_crush_rules(crush)
-    assert [sorted(r) for r in shaped] == [
-        ["osd_count", "rule_id", "rule_name", "steps", "type"] for _ in crush["rules"]
-    ]
-    assert shaped[0]["osd_count"] == 3
-    served = TypeAdapter(list[CrushRule]).validate_python(shaped)
-    assert "min_size" not in served[0].model_dump(mode="json")
+    pools = load(f"osd_dump.{scenario}.json")["pools"]
+    assert typed_json(shape_crush_rules(newer, pools)) == typed_json(shape_crush_rules(pacific))
 
 
 def test_shaping_does_not_modify_the_dump() -> None:
@@ -205,3 +203,49 @@ def test_shaping_does_not_modify_the_dump() -> None:
     before = typed_json(crush)
     shape_crush_rules(crush)
     assert typed_json(crush) == before
+
+
+# `osd crush dump` rules as Tentacle 20.2 prints them (no ruleset, min_size, max_size).
+TENTACLE_REPLICATED = {
+    "rule_id": 0,
+    "rule_name": "replicated_rule",
+    "type": 1,
+    "steps": [
+        {"op": "take", "item": -1, "item_name": "default"},
+        {"op": "choose_firstn", "num": 0, "type": "osd"},
+        {"op": "emit"},
+    ],
+}
+TENTACLE_ERASURE = {
+    "rule_id": 1,
+    "rule_name": "ecpool",
+    "type": 3,
+    "steps": [
+        {"op": "set_chooseleaf_tries", "num": 5},
+        {"op": "take", "item": -1, "item_name": "default"},
+        {"op": "choose_indep", "num": 0, "type": "osd"},
+        {"op": "emit"},
+    ],
+}
+
+
+def test_newer_releases_get_pacifics_rule_fields_back() -> None:
+    crush = {"rules": [TENTACLE_REPLICATED, TENTACLE_ERASURE], "buckets": []}
+    pools = [{"pool": 2, "crush_rule": 1, "size": 6}, {"pool": 1, "crush_rule": 0, "size": 3}]
+    replicated, erasure = shape_crush_rules(crush, pools)
+    # Pacific's values for the rules it made (compare the Pacific samples above).
+    assert (replicated["ruleset"], replicated["min_size"], replicated["max_size"]) == (0, 1, 10)
+    # An erasure-coded rule's max_size was the chunk count (k+m): its pool's size.
+    assert (erasure["ruleset"], erasure["min_size"], erasure["max_size"]) == (1, 3, 6)
+    assert TypeAdapter(list[CrushRule]).validate_python([replicated, erasure])
+
+
+def test_an_erasure_rule_no_pool_uses_gets_pacifics_default_range() -> None:
+    (erasure,) = shape_crush_rules({"rules": [TENTACLE_ERASURE], "buckets": []})
+    assert (erasure["min_size"], erasure["max_size"]) == (3, 20)
+
+
+def test_pacific_rules_keep_their_own_fields() -> None:
+    rule = {**TENTACLE_ERASURE, "ruleset": 7, "min_size": 3, "max_size": 4}
+    (shaped,) = shape_crush_rules({"rules": [rule], "buckets": []}, [{"crush_rule": 1, "size": 6}])
+    assert (shaped["ruleset"], shaped["min_size"], shaped["max_size"]) == (7, 3, 4)

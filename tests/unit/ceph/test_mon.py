@@ -100,3 +100,24 @@ def test_find_mon_unknown_name_is_404_with_the_module_message() -> None:
         find_mon([{"name": "a"}], "zz")
     assert caught.value.status_code == 404
     assert caught.value.message == 'Failed to identify the monitor node "zz"'
+
+
+@pytest.mark.parametrize(
+    ("location", "text"),
+    [
+        ("{datacenter=dc1,host=h1}", "{datacenter=dc1,host=h1}"),  # Pacific's, as it is
+        ("{}", "{}"),
+        ([], "{}"),  # Tentacle's empty list
+        (
+            [{"key": "host", "val": "h1"}, {"key": "datacenter", "val": "dc1"}],
+            "{datacenter=dc1,host=h1}",
+        ),
+        ({"host": "h1", "datacenter": "dc1"}, "{datacenter=dc1,host=h1}"),
+    ],
+)
+def test_crush_location_is_pacifics_text_on_every_release(location: Any, text: str) -> None:
+    status = {
+        "quorum": [0],
+        "monmap": {"mons": [{"rank": 0, "name": "a", "crush_location": location}]},
+    }
+    assert shape_mons(status, [])[0]["crush_location"] == text

@@ -41,3 +41,22 @@ def test_find_pool_not_found_message_is_the_modules() -> None:
     assert find_pool(pools, 1)["pool_name"] == "a"
     with pytest.raises(NotFound, match=r'^Failed to identify the pool id "999"$'):
         find_pool(pools, 999)
+
+
+def test_read_balance_scores_are_floats_and_its_text_stays() -> None:
+    # A Tentacle pool's read_balance as librados prints it: integral doubles come out as ints.
+    balance = {
+        "score_type": "Fair distribution",
+        "score_acting": 1.8799999952316284,
+        "score_stable": 1.8799999952316284,
+        "optimal_score": 1,
+        "raw_score_acting": 1.8799999952316284,
+        "raw_score_stable": 1.8799999952316284,
+        "primary_affinity_weighted": 1,
+        "average_primary_affinity": 1,
+        "average_primary_affinity_weighted": 1,
+    }
+    shaped = shape_pool({"pool": 1, "read_balance": balance})["read_balance"]
+    assert shaped["score_type"] == "Fair distribution"
+    assert all(type(v) is float for k, v in shaped.items() if k != "score_type")
+    assert shaped["optimal_score"] == 1.0
