@@ -14,7 +14,7 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 fi
 
 $cephgw dev-cluster down --dir "$dir" >/dev/null 2>&1 || true
-$cephgw dev-cluster up --dir "$dir" --osds 3
+$cephgw dev-cluster up --dir "$dir" --osds 3 --pool demo
 export CEPH_CONF="$dir/ceph.conf"
 
 server_pid=""

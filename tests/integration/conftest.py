@@ -25,6 +25,7 @@ from app.ceph.client import open_client
 from app.main import create_app
 from app.settings import Settings
 from cli import dev_cluster
+from tests.support import TEST_POOL
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +41,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dev_cluster.De
         return
     directory = tmp_path_factory.mktemp("cluster")
     try:
-        yield dev_cluster.up(directory, osds=3)
+        yield dev_cluster.up(directory, osds=3, pools=(TEST_POOL,))
     finally:
         dev_cluster.down(directory)
 
@@ -121,7 +122,44 @@ def client(
 
 # ---- Differential tests (tests/integration/test_differential.py): the live restful module.
 # Imported here, at the end, so that this section stays an append-only addition.
-from tests.integration.differential import RestfulModule, start_restful_module  # noqa: E402
+from tests.integration.differential import (  # noqa: E402
+    RestfulModule,
+    module_shipped,
+    start_restful_module,
+)
+
+_DESELECTED_FOR_NO_MODULE: list[str] = []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that need the live module say so (`needs_module`), and run where Ceph ships it.
+
+    Where it does not (Tentacle), they are deselected, and the terminal summary says so: the
+    recorded answers of the module (tests/integration/test_recorded_module.py) stand in.
+    """
+    unmarked = [
+        item.nodeid
+        for item in items
+        if "restful_module" in getattr(item, "fixturenames", ())
+        and item.get_closest_marker("needs_module") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(f"these use the live module, mark them needs_module: {unmarked}")
+    if module_shipped():
+        return
+    deselected = [item for item in items if item.get_closest_marker("needs_module")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if item.get_closest_marker("needs_module") is None]
+        _DESELECTED_FOR_NO_MODULE.extend(item.nodeid for item in deselected)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _DESELECTED_FOR_NO_MODULE:
+        terminalreporter.write_line(
+            f"{len(_DESELECTED_FOR_NO_MODULE)} tests that need the live restful module were "
+            "deselected: this Ceph release does not ship it (the recorded answers stand in)"
+        )
 
 
 @pytest.fixture(scope="session")

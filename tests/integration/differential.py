@@ -17,16 +17,24 @@ number of segments. Two pseudo places describe the HTTP exchange rather than the
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import math
+import re
 import socket
 import ssl
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from pathlib import Path
 from typing import Any, Final
 
 import httpx
+
+from app.tls import make_self_signed_cert
+from cli import dev_cluster
 
 STATUS: Final = "#status"
 CONTENT_TYPE: Final = "#content-type"
@@ -216,16 +224,20 @@ class Reply:
 
 
 def compare_replies(
-    gateway: Reply, module: Reply, *, volatile: Iterable[str] = ()
+    gateway: Reply, module: Reply, *, volatile: Iterable[str] = (), shapes_only: bool = False
 ) -> list[Difference]:
-    """Differences in status, media type and (when both are JSON) body."""
+    """Differences in status, media type and (when both are JSON) body: every value, or with
+    `shapes_only` key names, nesting and types (`compare_shapes`)."""
     out: list[Difference] = []
     if gateway.status != module.status:
         out.append(Difference(STATUS, "status", gateway.status, module.status))
     if gateway.media_type != module.media_type:
         out.append(Difference(CONTENT_TYPE, "content-type", gateway.media_type, module.media_type))
     elif gateway.media_type == "application/json":
-        out.extend(compare(gateway.body, module.body, volatile=volatile))
+        if shapes_only:
+            out.extend(compare_shapes(gateway.body, module.body))
+        else:
+            out.extend(compare(gateway.body, module.body, volatile=volatile))
     return out
 
 
@@ -248,10 +260,13 @@ class Known:
     reason: str
     gateway: Any = ANY  # when set, the difference must have exactly this value on that side
     module: Any = ANY
+    # The Ceph releases it applies to (`reef`...); empty: every release.
+    releases: frozenset[str] = frozenset()
 
-    def covers(self, endpoint: str, difference: Difference) -> bool:
+    def covers(self, endpoint: str, difference: Difference, release: str = "") -> bool:
         return (
-            fnmatchcase(endpoint, self.endpoint)
+            (not self.releases or release in self.releases)
+            and fnmatchcase(endpoint, self.endpoint)
             and difference.kind == self.kind
             and match_place(self.place, difference.place)
             and _expected(self.gateway, difference.gateway)
@@ -278,11 +293,11 @@ def volatile_places(endpoint: str, table: Iterable[Volatile]) -> list[str]:
 
 
 def unexplained(
-    endpoint: str, differences: Iterable[Difference], known: Iterable[Known]
+    endpoint: str, differences: Iterable[Difference], known: Iterable[Known], release: str = ""
 ) -> list[Difference]:
-    """The differences that no known difference covers."""
+    """The differences that no known difference (of this release) covers."""
     known = tuple(known)
-    return [d for d in differences if not any(k.covers(endpoint, d) for k in known)]
+    return [d for d in differences if not any(k.covers(endpoint, d, release) for k in known)]
 
 
 def undocumented(known: Iterable[Known], document: str) -> list[Known]:
@@ -300,7 +315,150 @@ def report(endpoint: str, differences: Sequence[Difference], limit: int = 40) ->
     return "\n".join(head)
 
 
+def compare_shapes(gateway: Any, recorded: Any, *, place: str = ROOT) -> list[Difference]:
+    """Differences in key names, nesting and JSON types only, values aside.
+
+    For an answer recorded on another cluster: lists may differ in length (another number of
+    pools, OSDs...), so each gateway item is held to the recorded item at its index, or to
+    the last recorded one past the end.
+    """
+    out: list[Difference] = []
+    _walk_shape(gateway, recorded, place, out)
+    return out
+
+
+def _walk_shape(gw: Any, rec: Any, place: str, out: list[Difference]) -> None:
+    tg, tr = json_type(gw), json_type(rec)
+    if tg != tr:
+        out.append(Difference(place, "type", gw, rec))
+        return
+    if tg == "dict":
+        for key in rec:
+            if key not in gw:
+                out.append(Difference(_child(place, key), "missing", ABSENT, rec[key]))
+        for key in gw:
+            if key not in rec:
+                out.append(Difference(_child(place, key), "extra", gw[key], ABSENT))
+            else:
+                _walk_shape(gw[key], rec[key], _child(place, key), out)
+    elif tg == "list" and rec:
+        for index, item in enumerate(gw):
+            _walk_shape(item, rec[min(index, len(rec) - 1)], _child(place, index), out)
+
+
+@functools.cache
+def ceph_release() -> str:
+    """The release the tests run on (`pacific`, `reef`, `tentacle`), for per-release entries."""
+    return dev_cluster.ceph_release()
+
+
+# --------------------------------------------------------------------------- endpoints
+
+# The 17 read paths ({pool}: the tests' own pool; {host}: the first host of /server), plus the
+# /perf filter. / and /doc need no key in the module; both are asked without one.
+READ_PATHS: tuple[str, ...] = (
+    "/",
+    "/doc",
+    "/config/cluster",
+    "/config/cluster/osd_pool_default_size",
+    "/config/osd",
+    "/crush/rule",
+    "/mon",
+    "/mon/a",
+    "/osd",
+    "/osd?pool={pool}",
+    "/osd/0",
+    "/osd/0/command",
+    "/pool",
+    "/pool/{pool}",
+    "/server",
+    "/server/{host}",
+)
+UNAUTHENTICATED = frozenset({"/", "/doc"})
+PERF_PATHS: tuple[str, ...] = ("/perf", "/perf?daemon=osd.0")
+NOT_FOUND_PATHS: tuple[str, ...] = ("/pool/999", "/osd/99", "/osd/99/command", "/mon/zz")
+BAD_INPUT_PATHS: tuple[str, ...] = ("/pool/abc", "/osd?pool=abc", "/perf?daemon=(", "/no/such/path")
+
+
+# Failed authentication, asked of GET /pool; each is the endpoint `/pool (<case>)`.
+AUTH_CASES: tuple[str, ...] = ("no credentials", "unknown key name", "wrong key")
+
+
+def corrupt(auth: tuple[str, str], case: str) -> tuple[str, str] | None:
+    """The credentials of one of AUTH_CASES, made from a good key."""
+    if case == "no credentials":
+        return None
+    if case == "unknown key name":
+        return ("no-such-key-name", auth[1])
+    return (auth[0], auth[1] + "x")
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Ids and names that exist in this cluster, to fill in the paths."""
+
+    pool: int
+    host: str
+
+    def fill(self, template: str) -> str:
+        return template.format(pool=self.pool, host=self.host)
+
+    @classmethod
+    def find(cls, get: Callable[[str], Any], pool_name: str) -> Targets:
+        """The pool named `pool_name` and the first host, asked of a server (`get(path)`)."""
+        pools = get("/pool")
+        pool = next((p["pool"] for p in pools if p["pool_name"] == pool_name), None)
+        assert pool is not None, f"the test cluster has no pool {pool_name!r}: {pools}"
+        servers = get("/server")
+        assert servers, "no server listed"
+        return cls(pool=pool, host=servers[0]["hostname"])
+
+
+# --------------------------------------------------------------------------- recorded answers
+
+# The module's answers, recorded by the project on a release that ships it, for the releases
+# that do not (`make record-module-answers` writes them; docs/compatibility.md).
+RECORDED_DIR = Path(__file__).parent / "recorded"
+RECORDED_RELEASE = "reef"
+
+
+def recorded_file(template: str, release: str = RECORDED_RELEASE) -> Path:
+    """Where the answer to one endpoint template is recorded: `/osd?pool={pool}` →
+    recorded/reef/osd_pool_pool.json."""
+    slug = re.sub(r"[^A-Za-z0-9.]+", "_", template).strip("_") or "root"
+    return RECORDED_DIR / release / f"{slug}.json"
+
+
+def record_reply(template: str, path: str, response: httpx.Response, release: str) -> Path:
+    """Write one answer of the module (status, media type, body) for `template`."""
+    reply = Reply.of(response)
+    document = {
+        "template": template,
+        "path": path,
+        "status": reply.status,
+        "media_type": reply.media_type,
+        "body": reply.body,
+    }
+    target = recorded_file(template, release)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
+    return target
+
+
+def load_recorded(template: str, release: str = RECORDED_RELEASE) -> Reply:
+    document = json.loads(recorded_file(template, release).read_text())
+    return Reply(document["status"], document["media_type"], document["body"])
+
+
 # --------------------------------------------------------------------------- the live module
+
+# Where Debian's ceph-mgr-modules-core puts the module; Tentacle (20) ships none.
+MODULE_DIR = Path("/usr/share/ceph/mgr/restful")
+
+
+def module_shipped() -> bool:
+    """Whether this Ceph release ships the restful module."""
+    return MODULE_DIR.is_dir()
 
 
 def free_loopback_port() -> int:
@@ -373,16 +531,22 @@ def start_restful_module(
     port = free_loopback_port()
     option = f"mgr/restful/{mgr_name}"
     had_certificate = _config_key_exists(ceph, f"{option}/crt")
-    ceph("config", "set", "mgr", f"{option}/server_addr", "127.0.0.1")
-    ceph("config", "set", "mgr", f"{option}/server_port", str(port))
+    if not had_certificate:
+        # Where `ceph restful create-self-signed-cert` puts its own, before the module starts
+        # (it serves only with one). Made here: on Reef in Debian 13 the module's pyOpenSSL
+        # cannot load in the mgr (cli/dev_cluster.py, PYO3_PACKAGES).
+        cert_pem, key_pem = make_self_signed_cert("ceph-restful")
+        with tempfile.TemporaryDirectory() as tmp:
+            for what, pem in (("crt", cert_pem), ("key", key_pem)):
+                # -i: the ceph CLI takes a value that starts with "-----" for an option.
+                (Path(tmp) / what).write_text(pem)
+                ceph("config-key", "set", f"{option}/{what}", "-i", str(Path(tmp) / what))
+    # --force: Reef's mon refuses a module's options while the module is not enabled yet.
+    ceph("config", "set", "mgr", f"{option}/server_addr", "127.0.0.1", "--force")
+    ceph("config", "set", "mgr", f"{option}/server_port", str(port), "--force")
     ceph("mgr", "module", "enable", "restful")
     http: httpx.Client | None = None
     try:
-        _retry(
-            "ceph restful create-self-signed-cert",
-            timeout,
-            lambda: ceph("restful", "create-self-signed-cert"),
-        )
         key = str(
             _retry(
                 "ceph restful create-key", timeout, lambda: ceph("restful", "create-key", key_name)

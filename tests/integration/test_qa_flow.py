@@ -30,8 +30,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cli.dev_cluster import DevCluster
+from tests.integration.compatibility import KNOWN_DIFFERENCES
 from tests.integration.conftest import ceph_cli, ceph_cli_json
-from tests.integration.differential import RestfulModule, json_type
+from tests.integration.differential import (
+    ABSENT,
+    Difference,
+    RestfulModule,
+    ceph_release,
+    json_type,
+    unexplained,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -420,13 +428,38 @@ def test_qa_flow_against_cephgw(gateway_run: FlowRun) -> None:
         pytest.fail(gateway_run.report(), pytrace=False)
 
 
+def without_known_extra_keys(
+    label: str, gateway: tuple[Any, ...], module: tuple[Any, ...]
+) -> tuple[Any, ...]:
+    """The gateway's step shape less the top-level keys that KNOWN_DIFFERENCES lets it have
+    more than this release's module (`GET /crush/rule`: Pacific's rule fields)."""
+    method, _, path = label.partition(" ")
+    if method != "GET" or gateway[1] != module[1]:
+        return gateway
+    keys: tuple[str, ...] = gateway[2]
+    place = "$/0/{}" if gateway[1] == "list" else "$/{}"
+    known = [
+        key
+        for key in set(keys) - set(module[2])
+        if not unexplained(
+            path,
+            [Difference(place.format(key), "extra", None, ABSENT)],
+            KNOWN_DIFFERENCES,
+            ceph_release(),
+        )
+    ]
+    return (gateway[0], gateway[1], tuple(k for k in keys if k not in known), *gateway[3:])
+
+
 # Enabling the module restarts the mgr, and it answers one request at a time: allow for both.
+@pytest.mark.needs_module
 @pytest.mark.timeout(900)
 def test_qa_flow_against_the_restful_module(module_run: FlowRun) -> None:
     if module_run.all_problems():
         pytest.fail(module_run.report(), pytrace=False)
 
 
+@pytest.mark.needs_module
 @pytest.mark.timeout(900)
 def test_cephgw_and_the_module_agree_step_by_step(
     gateway_run: FlowRun, module_run: FlowRun
@@ -442,6 +475,7 @@ def test_cephgw_and_the_module_agree_step_by_step(
     differences = []
     for g, m in zip(gateway_run.steps, module_run.steps, strict=True):
         gateway_shape, module_shape = g.shape(), m.shape()
+        gateway_shape = without_known_extra_keys(g.label, gateway_shape, module_shape)
         if g.label in MODULE_BUGS:
             # The state may differ here (success vs failed); nothing else may.
             gateway_shape, module_shape = gateway_shape[:-1], module_shape[:-1]
