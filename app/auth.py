@@ -31,11 +31,11 @@ from app.ceph import config_key
 from app.ceph.client import CephClient
 from app.errors import (
     BadRequest,
-    ClusterUnavailable,
     Conflict,
     Forbidden,
     GatewayError,
     NotFound,
+    ServiceUnavailable,
     Unauthorized,
 )
 from app.settings import Settings
@@ -252,7 +252,7 @@ class KeyStore:
         """
         if not self._loaded:
             reason = self._ceph.last_connect_error or "keys not loaded yet"
-            raise ClusterUnavailable(f"cluster unavailable: {reason}")
+            raise ServiceUnavailable(f"cluster unavailable: {reason}")
         stored = self._keys.get(name)
         if await self._matches(name, secret, stored):
             assert stored is not None

@@ -1,52 +1,96 @@
-"""Dependency aliases the routers use: the Ceph client, and the key a request carries."""
+"""What routers get from the app, as dependency aliases: the app's state, the key a request
+carries, and the job runner of the write routes. The one place that reads the app's state."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, TypedDict, cast
 
-from fastapi import Depends, Request
+from cryptography import x509
+from fastapi import Depends, Query, Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from pydantic import WithJsonSchema
 
 from app.auth import Identity, KeyStore, Role, basic_auth, require_role
 from app.ceph.client import CephClient
-from app.ceph.commands import CommandTableCache
+from app.ceph.commands import CommandTableCache, DenyRule, check_not_denied, check_read_only
+from app.ceph.perf import PerfSchemaCache
 from app.errors import Forbidden, Unauthorized
-from app.jobs import JobTable
+from app.jobs import JobTable, Waves
 from app.metrics import GatewayMetrics
 from app.settings import Settings
 
 
+class AppState(TypedDict):
+    """What the lifespan opens for the app's lifetime (app/main.py), and every request sees."""
+
+    settings: Settings
+    ceph: CephClient
+    keys: KeyStore
+    jobs: JobTable
+    metrics: GatewayMetrics
+    perf_cache: PerfSchemaCache
+    commands: CommandTableCache
+    deny_rules: list[DenyRule]
+    tls_certificate: x509.Certificate | None
+
+
+def app_state(request: Request) -> AppState:
+    # Starlette copies the lifespan's state into each request's scope; its type is ours.
+    return cast(AppState, request.scope["state"])
+
+
 def get_ceph(request: Request) -> CephClient:
-    ceph: CephClient = request.state.ceph
-    return ceph
+    return app_state(request)["ceph"]
 
 
 def get_key_store(request: Request) -> KeyStore:
-    keys: KeyStore = request.state.keys
-    return keys
+    return app_state(request)["keys"]
 
 
 def get_settings(request: Request) -> Settings:
-    settings: Settings = request.state.settings
-    return settings
+    return app_state(request)["settings"]
 
 
 def get_jobs(request: Request) -> JobTable:
-    jobs: JobTable = request.state.jobs
-    return jobs
+    return app_state(request)["jobs"]
+
+
+def get_metrics(request: Request) -> GatewayMetrics:
+    return app_state(request)["metrics"]
+
+
+def get_perf_cache(request: Request) -> PerfSchemaCache:
+    """Perf schemas outlive requests: one cache for the app."""
+    return app_state(request)["perf_cache"]
 
 
 def get_command_tables(request: Request) -> CommandTableCache:
-    commands: CommandTableCache = request.state.commands
-    return commands
+    return app_state(request)["commands"]
+
+
+def get_deny_rules(request: Request) -> list[DenyRule]:
+    """The deny-list, parsed once at start-up (a bad entry stops the gateway there)."""
+    return app_state(request)["deny_rules"]
+
+
+def get_served_certificate(request: Request) -> x509.Certificate | None:
+    """The certificate this process serves, None for plain HTTP (for /readyz)."""
+    return app_state(request)["tls_certificate"]
 
 
 CephDep = Annotated[CephClient, Depends(get_ceph)]
 CommandTablesDep = Annotated[CommandTableCache, Depends(get_command_tables)]
+DenyRulesDep = Annotated[list[DenyRule], Depends(get_deny_rules)]
 JobTableDep = Annotated[JobTable, Depends(get_jobs)]
 KeyStoreDep = Annotated[KeyStore, Depends(get_key_store)]
+MetricsDep = Annotated[GatewayMetrics, Depends(get_metrics)]
+PerfCacheDep = Annotated[PerfSchemaCache, Depends(get_perf_cache)]
+ServedCertificateDep = Annotated[x509.Certificate | None, Depends(get_served_certificate)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+# -- keys -------------------------------------------------------------------------------------
 
 
 async def require_key(
@@ -80,8 +124,7 @@ async def require_admin_key(request: Request, identity: KeyDep) -> Identity:
 
 
 def _auth_failed(request: Request, reason: str) -> None:
-    metrics: GatewayMetrics = request.state.metrics
-    metrics.auth_failed(reason)
+    get_metrics(request).auth_failed(reason)
 
 
 AdminKeyDep = Annotated[Identity, Depends(require_admin_key)]
@@ -103,3 +146,87 @@ async def check_key_before_body(request: Request) -> None:
 
 def _depends_on(dependant: Dependant, call: object) -> bool:
     return dependant.call is call or any(_depends_on(d, call) for d in dependant.dependencies)
+
+
+# -- POST /request ----------------------------------------------------------------------------
+
+
+class CommandPolicy:
+    """Which commands the request's key may run through POST /request: none that the deny-list
+    refuses; for a read-only key, only those the cluster's command table marks as only reading
+    (a 403 naming the first other one, before any job exists)."""
+
+    def __init__(
+        self, identity: Identity, deny_rules: list[DenyRule], tables: CommandTableCache
+    ) -> None:
+        self._identity = identity
+        self._deny_rules = deny_rules
+        self._tables = tables
+
+    async def allowed(self, waves: Waves) -> Waves:
+        """`waves`, once every command is allowed."""
+        check_not_denied(waves, self._deny_rules)
+        if self._identity.role is Role.READ_ONLY:
+            check_read_only(waves, await self._tables.get(), self._identity.name)
+        return waves
+
+
+def get_command_policy(
+    identity: KeyDep, deny_rules: DenyRulesDep, tables: CommandTablesDep
+) -> CommandPolicy:
+    return CommandPolicy(identity, deny_rules, tables)
+
+
+CommandPolicyDep = Annotated[CommandPolicy, Depends(get_command_policy)]
+
+
+# -- jobs -------------------------------------------------------------------------------------
+
+# ?wait= values that mean "do not wait" (the module waited on any non-empty value).
+_NO_WAIT = frozenset({"", "0", "false", "no"})
+# ?wait= in the spec: a boolean for generated clients (they send `true`/`false`), or the
+# module's strings (`1`, `yes`...); the value is read as text either way.
+WAIT_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "boolean"}, {"type": "string"}],
+    "examples": [True, "1"],
+}
+
+WaitQuery = Annotated[
+    str | None,
+    WithJsonSchema(WAIT_SCHEMA),
+    Query(
+        description=(
+            "Block until the job finishes, up to the gateway's job_wait_timeout (then 202, "
+            "the job as it stands). Any value but empty, `0`, `false` or `no` waits: `true` "
+            "or the module's `1` and `yes`. Left out: answer at once, the first wave running."
+        ),
+    ),
+]
+
+
+def wants_wait(value: str | None) -> bool:
+    """`?wait=` → whether to block: any value but none, empty, `0`, `false`, `no`."""
+    return value is not None and value.strip().lower() not in _NO_WAIT
+
+
+class JobRunner:
+    """A write route's last step: run its waves as a job and answer the job's JSON, with 200,
+    or with 202 when ?wait=1 ran out of `job_wait_timeout` first."""
+
+    def __init__(self, jobs: JobTable, response: Response, wait: bool) -> None:
+        self._jobs = jobs
+        self._response = response
+        self._wait = wait
+
+    async def run(self, waves: Waves) -> dict[str, Any]:
+        job = self._jobs.submit(waves)  # 503 when the table is closed or full
+        if self._wait and not await self._jobs.wait(job):
+            self._response.status_code = 202
+        return job.to_json()
+
+
+def get_job_runner(request: Request, response: Response, wait: WaitQuery = None) -> JobRunner:
+    return JobRunner(get_jobs(request), response, wants_wait(wait))
+
+
+JobRunnerDep = Annotated[JobRunner, Depends(get_job_runner)]

@@ -42,8 +42,9 @@ class Conflict(GatewayError):
     status_code = 409
 
 
-class ClusterUnavailable(GatewayError):
-    """The cluster cannot be reached (yet); the client should retry."""
+class ServiceUnavailable(GatewayError):
+    """The gateway cannot serve this now (the cluster is unreachable, the job table is full or
+    closing); the client should retry after `Retry-After` seconds."""
 
     status_code = 503
 

@@ -6,16 +6,12 @@ stop the later waves (the module's behaviour). The table keeps unfinished jobs u
 finish and finished ones for `job_ttl` seconds, at most `job_max_finished` of them and
 `job_max_output_bytes` of output: the oldest finished go first; unfinished ones never.
 
-What a write route uses:
-
-    job = jobs.submit(waves)                       # start it; 503 when the table is closed/full
-    status, job = await submit(jobs, waves, wait)  # ... and with ?wait=1, block until done
-    return await run_job(response, jobs, waves, wait)  # ... and answer 200/202 with its JSON
+It knows no HTTP: a write route runs its waves through `app.deps.JobRunnerDep`, which submits
+them here, waits with ?wait=1 and answers 200 or 202.
 """
 
 from __future__ import annotations
 
-import asyncio
 import errno as errno_codes
 import logging
 import time
@@ -23,16 +19,14 @@ import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup
-from fastapi import Depends, Query, Response
-from pydantic import WithJsonSchema
 
 from app.ceph.client import CephClient
 from app.ceph.commands import humanize_command
-from app.errors import GatewayError
+from app.errors import GatewayError, ServiceUnavailable
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,26 +37,7 @@ Clock = Callable[[], float]
 
 PENDING, SUCCESS, FAILED = "pending", "success", "failed"
 
-# ?wait= values that mean "do not wait" (the module waited on any non-empty value).
-_NO_WAIT = frozenset({"", "0", "false", "no"})
-
-
-class JobsUnavailable(GatewayError):
-    """The table takes no new job: the gateway is shutting down, or too many jobs run."""
-
-    status_code = 503
-
-    def __init__(self, message: str, retry_after: int = 5) -> None:
-        super().__init__(message)
-        self.headers = {"Retry-After": str(retry_after)}
-
-
 # -- pure parts --------------------------------------------------------------------------------
-
-
-def wants_wait(value: str | None) -> bool:
-    """`?wait=` → whether to block: any value but none, empty, `0`, `false`, `no`."""
-    return value is not None and value.strip().lower() not in _NO_WAIT
 
 
 def job_state(*, running: bool, waiting: bool, failed: bool) -> str:
@@ -117,7 +92,7 @@ class Job:
         self.ended_at: float | None = None
         self.output_bytes = 0
         self._done = False
-        self._event: asyncio.Event | None = None  # made only when someone waits
+        self._event: anyio.Event | None = None  # made only when someone waits
 
     # The module's predicates.
     @property
@@ -169,7 +144,7 @@ class Job:
         if self._done:
             return
         if self._event is None:
-            self._event = asyncio.Event()
+            self._event = anyio.Event()
         await self._event.wait()
 
     def to_json(self) -> dict[str, Any]:
@@ -222,10 +197,6 @@ class JobTable:
     def finished_output_bytes(self) -> int:
         return self._ended_bytes
 
-    @property
-    def accepting(self) -> bool:
-        return self._task_group is not None and not self._closed
-
     def list_jobs(self) -> list[Job]:
         """All jobs, oldest first (expired finished ones dropped first)."""
         self._evict()
@@ -243,9 +214,9 @@ class JobTable:
         Validate and check every command before: nothing here refuses a single command.
         """
         if self._task_group is None or self._closed:
-            raise JobsUnavailable("the gateway is shutting down: it takes no new jobs")
+            raise ServiceUnavailable("the gateway is shutting down: it takes no new jobs")
         if len(self._unfinished) >= self._settings.job_max_running:
-            raise JobsUnavailable(
+            raise ServiceUnavailable(
                 f"{len(self._unfinished)} jobs are running, the most this gateway runs at "
                 "once (job_max_running); retry later"
             )
@@ -384,50 +355,3 @@ async def open_job_table(
                     settings.job_shutdown_grace,
                 )
             tg.cancel_scope.cancel()
-
-
-# -- for the routes ----------------------------------------------------------------------------
-
-
-# ?wait= in the spec: a boolean for generated clients (they send `true`/`false`), or the
-# module's strings (`1`, `yes`...); the value is read as text either way.
-WAIT_SCHEMA: dict[str, Any] = {
-    "anyOf": [{"type": "boolean"}, {"type": "string"}],
-    "examples": [True, "1"],
-}
-
-
-def _wait_param(
-    wait: Annotated[
-        str | None,
-        WithJsonSchema(WAIT_SCHEMA),
-        Query(
-            description=(
-                "Block until the job finishes, up to the gateway's job_wait_timeout (then "
-                "202, the job as it stands). Any value but empty, `0`, `false` or `no` waits: "
-                "`true` or the module's `1` and `yes`. Left out: answer at once, the first "
-                "wave running."
-            ),
-        ),
-    ] = None,
-) -> bool:
-    return wants_wait(wait)
-
-
-WaitDep = Annotated[bool, Depends(_wait_param)]
-
-
-async def submit(jobs: JobTable, waves: Waves, wait: bool) -> tuple[int, Job]:
-    """Start a job and, with `wait`, block until it finishes: (200, job), or (202, job) on
-    timeout. Without `wait`: (200, job) at once, its first wave running."""
-    job = jobs.submit(waves)
-    if wait and not await jobs.wait(job):
-        return 202, job
-    return 200, job
-
-
-async def run_job(response: Response, jobs: JobTable, waves: Waves, wait: bool) -> dict[str, Any]:
-    """`submit`, then set the response's status and return the job's JSON: a route's one line."""
-    status, job = await submit(jobs, waves, wait)
-    response.status_code = status
-    return job.to_json()

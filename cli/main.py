@@ -19,7 +19,7 @@ from pydantic_settings import SettingsError
 from app.auth import KeyStore, Role
 from app.ceph import restful_config
 from app.ceph.client import CephClient, open_client
-from app.errors import ClusterUnavailable, GatewayError
+from app.errors import GatewayError, ServiceUnavailable
 from app.settings import Settings
 from app.tls import make_self_signed_cert
 from cli import dev_cluster
@@ -141,7 +141,7 @@ async def resolve_serve_plan(settings: Settings) -> ServePlan:
             try:
                 await ceph.aconnect()
                 break
-            except ClusterUnavailable as exc:
+            except ServiceUnavailable as exc:
                 if not needs_cluster_cert:
                     # The address has defaults; serve now and answer 503 until the cluster is up.
                     log.warning("%s; using default listen address", exc.message)

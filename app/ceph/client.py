@@ -7,7 +7,6 @@ own mon/osd op timeouts set, and turns a non-zero return into a typed `CephError
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import json
 import logging
@@ -21,7 +20,7 @@ import anyio
 import anyio.to_thread
 
 from app.ceph.commands import humanize_command
-from app.errors import CephError, ClusterUnavailable
+from app.errors import CephError, ServiceUnavailable
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -33,6 +32,17 @@ _FORMAT = {"format": "json"}
 
 # Told (target: mon, mgr or osd; command prefix; seconds) after every librados command.
 CallObserver = Callable[[str, str, float], None]
+
+
+class _SharedCall:
+    """One librados read that identical concurrent reads wait for (`CephClient._shared`)."""
+
+    __slots__ = ("done", "error", "result")
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.result = b""
+        self.error: BaseException | None = None
 
 
 class CephClient:
@@ -48,7 +58,7 @@ class CephClient:
         self._idle = threading.Condition()
         self._limiter = anyio.CapacityLimiter(settings.ceph_threads)
         self.last_connect_error: str = "not connected yet"
-        self._in_flight: dict[str, asyncio.Future[bytes]] = {}
+        self._in_flight: dict[str, _SharedCall] = {}
 
     @property
     def connected(self) -> bool:
@@ -61,7 +71,7 @@ class CephClient:
     # -- connection ---------------------------------------------------------------------------
 
     def connect(self) -> None:
-        """Connect once (blocking); raises ClusterUnavailable when the cluster cannot be reached."""
+        """Connect once (blocking); raises ServiceUnavailable when the cluster cannot be reached."""
         import rados  # Debian's python3-rados; imported here so importing the app needs no Ceph
 
         s = self._settings
@@ -78,7 +88,7 @@ class CephClient:
             cluster.connect(timeout=max(1, int(s.connect_timeout)))
         except rados.Error as exc:
             self.last_connect_error = f"cannot connect to the cluster as {s.name}: {exc}"
-            raise ClusterUnavailable(self.last_connect_error) from exc
+            raise ServiceUnavailable(self.last_connect_error) from exc
         with self._lock:
             self._cluster = cluster
         self.last_connect_error = ""
@@ -112,7 +122,7 @@ class CephClient:
         while not self.connected:
             try:
                 await self.aconnect()
-            except ClusterUnavailable as exc:
+            except ServiceUnavailable as exc:
                 log.warning("%s; retrying", exc.message)
                 await anyio.sleep(self._settings.reconnect_interval)
 
@@ -121,7 +131,7 @@ class CephClient:
     def _handle(self) -> Any:
         cluster = self._cluster
         if cluster is None:
-            raise ClusterUnavailable(f"cluster unavailable: {self.last_connect_error}")
+            raise ServiceUnavailable(f"cluster unavailable: {self.last_connect_error}")
         return cluster
 
     @contextmanager
@@ -237,22 +247,24 @@ class CephClient:
         # clients asking for /osd cost one `osd dump`, and each still gets an answer from a
         # call that started after its request arrived. Bytes are shared, never parsed objects,
         # so no caller sees another's changes.
-        pending = self._in_flight.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        self._in_flight[key] = future
+        while (pending := self._in_flight.get(key)) is not None:
+            await pending.done.wait()
+            if pending.error is None:
+                return pending.result
+            if not isinstance(pending.error, anyio.get_cancelled_exc_class()):
+                raise pending.error
+            # The request that made the call was cancelled, not the call's answer: ask again.
+        shared = _SharedCall()
+        self._in_flight[key] = shared
         try:
-            result = await call()
+            shared.result = await call()
         except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # marks it retrieved when nobody else was waiting
+            shared.error = exc
             raise
-        else:
-            future.set_result(result)
-            return result
         finally:
             del self._in_flight[key]
+            shared.done.set()
+        return shared.result
 
     async def mon_json(self, command: Mapping[str, Any], target: str | None = None) -> Any:
         """Run a read-only mon command and parse its JSON output."""
@@ -265,11 +277,6 @@ class CephClient:
         """Run a read-only mgr command and parse its JSON output."""
         key = f"mgr/{target}/{json.dumps(command, sort_keys=True)}"
         return _parse(command, await self._shared(key, lambda: self.amgr_command(command, target)))
-
-    async def osd_json(self, osd_id: int, command: Mapping[str, Any]) -> Any:
-        """Tell one OSD a read-only command and parse its JSON output."""
-        key = f"osd/{osd_id}/{json.dumps(command, sort_keys=True)}"
-        return _parse(command, await self._shared(key, lambda: self.aosd_command(osd_id, command)))
 
 
 def _parse(command: Mapping[str, Any], outb: bytes) -> Any:

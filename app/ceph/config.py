@@ -7,7 +7,8 @@ from typing import Any
 
 from app.ceph.client import CephClient
 from app.ceph.osd_map import osd_dump
-from app.errors import BadRequest, ClusterUnavailable, NotFound
+from app.errors import BadRequest, NotFound, ServiceUnavailable
+from app.models.config import OsdFlagsUpdate
 
 
 def osd_flags(flags: str) -> list[str]:
@@ -25,7 +26,7 @@ def active_mgr_name(mgr_stat: Mapping[str, Any]) -> str:
     # `config show` among them, answer already, so only a missing name is fatal.
     name = mgr_stat.get("active_name") or ""
     if not name:
-        raise ClusterUnavailable("no active mgr: its configuration cannot be read")
+        raise ServiceUnavailable("no active mgr: its configuration cannot be read")
     return str(name)
 
 
@@ -63,17 +64,10 @@ async def list_osd_flags(ceph: CephClient) -> list[str]:
 
 # -- writes: the module's commands, as waves of a job ------------------------------------------
 
-# The flags the module lets a client set and unset (its OSD_FLAGS); `pause` is pauserd+pausewr.
-OSD_FLAGS = (
-    "pause",
-    "noup",
-    "nodown",
-    "noout",
-    "noin",
-    "nobackfill",
-    "norecover",
-    "noscrub",
-    "nodeep-scrub",
+# The flags the module lets a client set and unset (its OSD_FLAGS), in the order of the body's
+# schema; `pause` is pauserd+pausewr.
+OSD_FLAGS: tuple[str, ...] = tuple(
+    field.alias or name for name, field in OsdFlagsUpdate.model_fields.items()
 )
 
 

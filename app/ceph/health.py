@@ -1,13 +1,17 @@
-"""The Ceph side of readiness: is the cluster reachable, now, through our connection?"""
+"""Readiness: is the cluster reachable, now, through our connection; were the keys read; is the
+served certificate valid. The report /readyz answers."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import anyio
+from cryptography import x509
 
 from app.ceph.client import CephClient
 from app.errors import GatewayError
+from app.models.health import Check, HealthReport
 from app.settings import Settings
 
 # A mon command any cephx user with `mon 'allow r'` may run, answered by the mon itself
@@ -34,3 +38,38 @@ async def probe_cluster(ceph: CephClient, settings: Settings) -> tuple[bool, str
     except GatewayError as exc:
         return False, f"connected, but the mon command failed: {exc.message}"
     return True, f"a mon answered in {(time.perf_counter() - start) * 1000:.0f} ms"
+
+
+def tls_check(certificate: x509.Certificate | None, now: dt.datetime) -> Check:
+    """Whether the certificate this process serves is valid at `now` (none: plain HTTP)."""
+    if certificate is None:
+        return Check(status="ok", detail="this process serves plain HTTP (no certificate)")
+    not_before, not_after = certificate.not_valid_before_utc, certificate.not_valid_after_utc
+    if now < not_before:
+        return Check(status="unavailable", detail=f"certificate not valid before {not_before}")
+    if now >= not_after:
+        return Check(status="unavailable", detail=f"certificate expired at {not_after}")
+    return Check(status="ok", detail=f"certificate valid until {not_after}")
+
+
+async def readiness(
+    ceph: CephClient,
+    settings: Settings,
+    *,
+    keys_loaded: bool,
+    certificate: x509.Certificate | None,
+) -> HealthReport:
+    """The readiness report: the cluster answers, the API keys were read, the certificate holds."""
+    reachable, cluster_detail = await probe_cluster(ceph, settings)
+    return HealthReport.of(
+        {
+            "cluster": Check(status="ok" if reachable else "unavailable", detail=cluster_detail),
+            # No key count: an unauthenticated probe learns nothing about the keys.
+            "keys": Check(status="ok", detail="the API keys were read from the cluster")
+            if keys_loaded
+            else Check(
+                status="unavailable", detail="the API keys were not read from the cluster yet"
+            ),
+            "tls": tls_check(certificate, dt.datetime.now(dt.UTC)),
+        }
+    )

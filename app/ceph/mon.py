@@ -7,12 +7,12 @@ any mon without a target on every release) and `mon metadata` (the host name).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from app.ceph.client import CephClient
-from app.errors import NotFound
+from app.ceph.concurrency import gather
+from app.ceph.shaping import find_or_404
 
 
 def mon_hostnames(metadata: Sequence[Mapping[str, Any]]) -> dict[str, str]:
@@ -64,17 +64,16 @@ def shape_mons(
 
 def find_mon(mons: Sequence[dict[str, Any]], name: str) -> dict[str, Any]:
     """The entry of mon `name`; 404 with the module's message when there is none."""
-    matches = [mon for mon in mons if mon.get("name") == name]
-    if len(matches) != 1:
-        raise NotFound(f'Failed to identify the monitor node "{name}"')
-    return matches[0]
+    return find_or_404(mons, "name", name, f'Failed to identify the monitor node "{name}"')
 
 
 async def list_mons(ceph: CephClient) -> list[dict[str, Any]]:
     """Every mon, in monmap (rank) order."""
-    quorum_status, metadata = await asyncio.gather(
-        ceph.mon_json({"prefix": "quorum_status"}),
-        ceph.mon_json({"prefix": "mon metadata"}),
+    quorum_status, metadata = await gather(
+        [
+            lambda: ceph.mon_json({"prefix": "quorum_status"}),
+            lambda: ceph.mon_json({"prefix": "mon metadata"}),
+        ]
     )
     return shape_mons(quorum_status, metadata or [])
 

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import anyio
+from typing import Any, get_args
 
 from app.ceph.client import CephClient
+from app.ceph.concurrency import gather
 from app.ceph.crush import crush_dump, crush_rule_osds
 from app.ceph.osd_map import osd_dump
-from app.ceph.shaping import as_float
+from app.ceph.shaping import as_float, find_or_404
 from app.errors import BadRequest, Conflict, NotFound
+from app.models.osd import OsdCommandName
 
-# The commands the module lets a client run on an up OSD (POST /osd/<id>/command).
-OSD_IMPLEMENTED_COMMANDS = ("scrub", "deep-scrub", "repair")
+# The commands the module lets a client run on an up OSD, as the body's schema lists them.
+OSD_IMPLEMENTED_COMMANDS: tuple[str, ...] = get_args(OsdCommandName)
 
 
 @dataclass(frozen=True)
@@ -144,18 +144,7 @@ def not_found(osd_id: int) -> NotFound:
 
 def find_osd(osds: Sequence[Mapping[str, Any]], osd_id: int) -> Mapping[str, Any]:
     """The entry of `osd_id` in a list of OSDs (`osd dump` or shaped); 404 when absent."""
-    for osd in osds:
-        if osd.get("osd") == osd_id:
-            return osd
-    raise not_found(osd_id)
-
-
-def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The first real exception in a (nested) task-group exception group."""
-    error: BaseException = group
-    while isinstance(error, BaseExceptionGroup):
-        error = error.exceptions[0]
-    return error
+    return find_or_404(osds, "osd", osd_id, not_found(osd_id).message)
 
 
 async def read_osd_maps(ceph: CephClient) -> OsdMaps:
@@ -164,33 +153,19 @@ async def read_osd_maps(ceph: CephClient) -> OsdMaps:
     Pinning the tree to the dump's epoch keeps reweight consistent with up/in. The CRUSH
     dump and the metadata take no epoch: they are read alongside, in the same round trip.
     """
-    results: dict[str, Any] = {}
 
-    async def dump_then_tree() -> None:
+    async def dump_then_tree() -> tuple[Any, Any]:
         dump = await osd_dump(ceph)
-        results["dump"] = dump
-        results["tree"] = await ceph.mon_json({"prefix": "osd tree", "epoch": dump["epoch"]})
+        return dump, await ceph.mon_json({"prefix": "osd tree", "epoch": dump["epoch"]})
 
-    async def read_crush() -> None:
-        results["crush"] = await crush_dump(ceph)
-
-    async def read_metadata() -> None:
-        results["metadata"] = await ceph.mon_json({"prefix": "osd metadata"})
-
-    try:
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(dump_then_tree)
-            tasks.start_soon(read_crush)
-            tasks.start_soon(read_metadata)
-    except BaseExceptionGroup as group:
-        # The task group wraps failures; the app maps a bare CephError to its HTTP status.
-        raise _first_error(group) from group
-    return OsdMaps(
-        dump=results["dump"],
-        crush=results["crush"],
-        tree=results["tree"],
-        metadata=results["metadata"] or [],
+    (dump, tree), crush, metadata = await gather(
+        [
+            dump_then_tree,
+            lambda: crush_dump(ceph),
+            lambda: ceph.mon_json({"prefix": "osd metadata"}),
+        ]
     )
+    return OsdMaps(dump=dump, crush=crush, tree=tree, metadata=metadata or [])
 
 
 async def list_osds(ceph: CephClient, pool_id: int | None = None) -> list[dict[str, Any]]:

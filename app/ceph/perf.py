@@ -12,7 +12,7 @@ are cached per daemon (`PerfSchemaCache`); a request then costs one `perf dump` 
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
@@ -23,6 +23,7 @@ from typing import Any
 import re2
 
 from app.ceph.client import CephClient
+from app.ceph.concurrency import gather
 from app.ceph.osd_map import osd_dump
 from app.errors import BadRequest, CephError
 
@@ -35,7 +36,6 @@ TYPE_HISTOGRAM = 16
 
 # PerfCountersBuilder priorities: the module asks the mgr for PRIO_USEFUL and up.
 PRIO_USEFUL = 5
-PRIO_CRITICAL = 10
 
 # The module shows a counter's unit as the C++ enum value (UNIT_BYTES, UNIT_NONE).
 UNIT_BYTES = 0
@@ -184,9 +184,7 @@ def counter_value(counter_type: int, raw: Any) -> tuple[int, int | None]:
     return (seconds_to_ns(raw) if is_time else int(raw)), None
 
 
-def shape_counter(
-    daemon_type: str, section: str, entry: Mapping[str, Any], raw: Any
-) -> dict[str, Any]:
+def shape_counter(entry: Mapping[str, Any], raw: Any) -> dict[str, Any]:
     """One counter as the module shows it: schema fields, then `value` (and `count`)."""
     counter_type = int(entry.get("type", 0))
     units = entry.get("units", "none")
@@ -208,7 +206,7 @@ def shape_counter(
 
 
 def shape_daemon_counters(
-    daemon_type: str, schema: Schema, dump: Mapping[str, Any], min_priority: int
+    schema: Schema, dump: Mapping[str, Any], min_priority: int
 ) -> dict[str, dict[str, Any]]:
     """`<section>.<counter>` → counter, for counters shown at `min_priority` and above."""
     counters = {}
@@ -217,9 +215,7 @@ def shape_daemon_counters(
         for name, entry in entries.items():
             if int(entry.get("priority", 0)) < min_priority:
                 continue
-            counters[f"{section}.{name}"] = shape_counter(
-                daemon_type, section, entry, values.get(name)
-            )
+            counters[f"{section}.{name}"] = shape_counter(entry, values.get(name))
     return counters
 
 
@@ -274,9 +270,11 @@ async def tell(ceph: CephClient, daemon: PerfDaemon, command: Mapping[str, Any])
 
 
 async def read_schema(ceph: CephClient, daemon: PerfDaemon) -> Schema:
-    schema, histogram_schema = await asyncio.gather(
-        tell(ceph, daemon, {"prefix": "perf schema"}),
-        tell(ceph, daemon, {"prefix": "perf histogram schema"}),
+    schema, histogram_schema = await gather(
+        [
+            lambda: tell(ceph, daemon, {"prefix": "perf schema"}),
+            lambda: tell(ceph, daemon, {"prefix": "perf histogram schema"}),
+        ]
     )
     return merge_schemas(schema or {}, histogram_schema or {})
 
@@ -288,8 +286,11 @@ async def read_daemon_counters(
     try:
         cached = cache.get(daemon)
         if cached is None:
-            dump, schema = await asyncio.gather(
-                tell(ceph, daemon, {"prefix": "perf dump"}), read_schema(ceph, daemon)
+            dump, schema = await gather(
+                [
+                    lambda: tell(ceph, daemon, {"prefix": "perf dump"}),
+                    lambda: read_schema(ceph, daemon),
+                ]
             )
             cache.put(daemon, schema)
         else:
@@ -302,7 +303,7 @@ async def read_daemon_counters(
     except CephError as exc:
         log.warning("no perf counters from %s: %s", daemon.name, exc.message)
         return None
-    return shape_daemon_counters(daemon.type, schema, dump or {}, min_priority)
+    return shape_daemon_counters(schema, dump or {}, min_priority)
 
 
 async def read_stats_threshold(ceph: CephClient) -> int:
@@ -322,22 +323,21 @@ async def get_perf_counters(
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """`<type>.<id>` → its counters, for the daemons whose name `daemon_pattern` matches."""
     matches = compile_daemon_filter(daemon_pattern)
-    osd_map, quorum_status, threshold = await asyncio.gather(
-        osd_dump(ceph),
-        ceph.mon_json({"prefix": "quorum_status"}),
-        read_stats_threshold(ceph),
+    osd_map, quorum_status, threshold = await gather(
+        [
+            lambda: osd_dump(ceph),
+            lambda: ceph.mon_json({"prefix": "quorum_status"}),
+            lambda: read_stats_threshold(ceph),
+        ]
     )
     daemons = perf_daemons(osd_map, quorum_status)
     cache.retain(d.name for d in daemons)
     # Filter before asking: `?daemon=osd.0` costs one daemon's calls, not the cluster's.
     wanted = [d for d in daemons if matches(d.name)]
     min_priority = min_shown_priority(threshold)
-    slots = asyncio.Semaphore(PERF_CONCURRENCY)
-
-    async def read_one(daemon: PerfDaemon) -> dict[str, dict[str, Any]] | None:
-        async with slots:
-            return await read_daemon_counters(ceph, cache, daemon, min_priority)
-
-    results = await asyncio.gather(*(read_one(d) for d in wanted))
+    results = await gather(
+        [functools.partial(read_daemon_counters, ceph, cache, d, min_priority) for d in wanted],
+        limit=PERF_CONCURRENCY,
+    )
     # Like the module, a daemon with no counter at this priority is left out.
     return {d.name: counters for d, counters in zip(wanted, results, strict=True) if counters}

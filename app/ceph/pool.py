@@ -9,19 +9,17 @@ from typing import Any
 from app.ceph.client import CephClient
 from app.ceph.crush import crush_dump
 from app.ceph.osd_map import osd_dump
-from app.ceph.shaping import shape_pool
-from app.errors import BadRequest, Conflict, NotFound
+from app.ceph.shaping import Entry, find_entry, find_or_404, shape_pool
+from app.errors import BadRequest, Conflict
+from app.models.pool import PoolArgs
 
 
 def shape_pools(dump: dict[str, Any]) -> list[dict[str, Any]]:
     return [shape_pool(p) for p in dump.get("pools", [])]
 
 
-def find_pool(pools: list[dict[str, Any]], pool_id: int) -> dict[str, Any]:
-    for pool in pools:
-        if pool.get("pool") == pool_id:
-            return pool
-    raise NotFound(f'Failed to identify the pool id "{pool_id}"')
+def find_pool(pools: Sequence[Entry], pool_id: int) -> Entry:
+    return find_or_404(pools, "pool", pool_id, f'Failed to identify the pool id "{pool_id}"')
 
 
 async def list_pools(ceph: CephClient) -> list[dict[str, Any]]:
@@ -42,7 +40,8 @@ POOL_PROPERTIES_1 = ("size", "min_size", "pg_num", "crush_rule", "hashpspool")
 POOL_PROPERTIES_2 = ("pgp_num",)
 # Body key → `osd pool set-quota` field.
 POOL_QUOTA_PROPERTIES = (("quota_max_bytes", "max_bytes"), ("quota_max_objects", "max_objects"))
-POOL_ARGS = (*POOL_PROPERTIES_1, *POOL_PROPERTIES_2, *(key for key, _ in POOL_QUOTA_PROPERTIES))
+# Every argument the bodies take, as their schema lists them; each is in one group above.
+POOL_ARGS: tuple[str, ...] = tuple(PoolArgs.model_fields)
 
 
 def pool_set_value(value: Any) -> str:
@@ -149,10 +148,7 @@ def resolve_crush_rule(rules: Sequence[Mapping[str, Any]], rule: int | str) -> s
 
 
 def find_pool_by_name(pools: Sequence[Mapping[str, Any]], name: str) -> Mapping[str, Any] | None:
-    for pool in pools:
-        if pool.get("pool_name") == name:
-            return pool
-    return None
+    return find_entry(pools, "pool_name", name)
 
 
 async def _resolved(ceph: CephClient, args: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,13 +7,15 @@ commands) and, for service daemons such as rgw or rbd-mirror, from the mgr's `se
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from app.ceph.client import CephClient
+from app.ceph.concurrency import gather
+from app.ceph.shaping import find_entry
 from app.errors import CephError
 
 log = logging.getLogger(__name__)
@@ -96,10 +98,7 @@ def shape_servers(daemons: Iterable[Daemon]) -> list[dict[str, Any]]:
 
 def find_server(servers: Sequence[dict[str, Any]], hostname: str) -> dict[str, Any]:
     """The entry of `hostname`; an unknown host is an empty one (HTTP 200), as in the module."""
-    for server in servers:
-        if server["hostname"] == hostname:
-            return server
-    return shape_server(hostname, [])
+    return find_entry(servers, "hostname", hostname) or shape_server(hostname, [])
 
 
 async def read_service_dump(ceph: CephClient) -> dict[str, Any]:
@@ -125,9 +124,11 @@ async def read_service_dump(ceph: CephClient) -> dict[str, Any]:
 async def all_daemons(ceph: CephClient) -> list[Daemon]:
     """Every daemon with metadata: mons, mgrs, OSDs, MDSs, then service daemons."""
     types = list(METADATA_ID_KEYS)
-    *metadata_lists, service_dump = await asyncio.gather(
-        *(ceph.mon_json({"prefix": f"{t} metadata"}) for t in types),
-        read_service_dump(ceph),
+    *metadata_lists, service_dump = await gather(
+        [
+            *(functools.partial(ceph.mon_json, {"prefix": f"{t} metadata"}) for t in types),
+            lambda: read_service_dump(ceph),
+        ]
     )
     daemons = []
     for daemon_type, metadata in zip(types, metadata_lists, strict=True):

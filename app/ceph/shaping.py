@@ -3,7 +3,12 @@ the mgr's in-process maps, so answers match the restful module's JSON."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+from app.errors import NotFound
+
+Entry = TypeVar("Entry", bound=Mapping[str, Any])
 
 # Pool options Ceph stores as doubles; librados JSON prints an integral double as an int.
 POOL_FLOAT_OPTIONS = frozenset(
@@ -61,3 +66,16 @@ def shape_pool(pool: dict[str, Any]) -> dict[str, Any]:
             "false_positive_probability": as_float(params["false_positive_probability"]),
         }
     return shaped
+
+
+def find_entry(entries: Iterable[Entry], key: str, value: Any) -> Entry | None:
+    """The first entry whose `key` is `value` (a pool by id or name, an OSD, a mon, a host)."""
+    return next((entry for entry in entries if entry.get(key) == value), None)
+
+
+def find_or_404(entries: Iterable[Entry], key: str, value: Any, message: str) -> Entry:
+    """`find_entry`, or 404 with `message` (the module's wording) when there is none."""
+    entry = find_entry(entries, key, value)
+    if entry is None:
+        raise NotFound(message)
+    return entry

@@ -1,10 +1,57 @@
-"""Schemas shared by several resources: Ceph's entity address vectors."""
+"""Schemas shared by several resources: the base of request bodies, and Ceph's entity
+address vectors."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+def drop_null_from_schema(schema: dict[str, Any]) -> None:
+    """Show an optional field `X | None = None` as plain X: null is refused (`no_null`)."""
+    for prop in schema.get("properties", {}).values():
+        variants = prop.get("anyOf")
+        if isinstance(variants, list) and {"type": "null"} in variants:
+            rest = [v for v in variants if v != {"type": "null"}]
+            del prop["anyOf"]
+            if len(rest) == 1:
+                prop.update(rest[0])
+            else:
+                prop["anyOf"] = rest
+        if prop.get("default", "") is None:
+            del prop["default"]
+
+
+def optional_args_schema(example: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    """A `json_schema_extra` for a body of optional arguments: no null, one example."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        drop_null_from_schema(schema)
+        schema["examples"] = [example]
+
+    return extra
+
+
+def no_null(value: Any) -> Any:
+    """A before-validator: an explicit null would reach Ceph as the text "None"."""
+    if value is None:
+        raise ValueError("null is not a value here: leave the argument out")
+    return value
+
+
+class ArgumentsBody(BaseModel):
+    """A request body of optional arguments: each one left out is left as it is, and none may
+    be null (Ceph would get the text "None"). Unknown keys are refused unless a subclass says."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=drop_null_from_schema)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_null(cls, value: Any) -> Any:
+        return no_null(value)
+
 
 # A daemon's addresses as the maps print them: messenger v2 first, then the legacy v1.
 ADDRVEC_EXAMPLE: Final[dict[str, Any]] = {

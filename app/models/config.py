@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
+from pydantic import ConfigDict, Field, RootModel
 
-from app.models.pool import no_null, optional_args_schema
+from app.models.common import ArgumentsBody, optional_args_schema
 
 
 class ClusterConfig(RootModel[dict[str, str]]):
@@ -57,7 +57,7 @@ def _osd_flags_schema(schema: dict[str, Any]) -> None:
 _FlagValue = Annotated[bool, Field(strict=True)] | None
 
 
-class OsdFlagsUpdate(BaseModel):
+class OsdFlagsUpdate(ArgumentsBody):
     """PATCH /config/osd: flags to set (true) or unset (false); the others stay as they are."""
 
     # Unknown keys are let through here and refused by the route with a 400 naming them.
@@ -74,11 +74,6 @@ class OsdFlagsUpdate(BaseModel):
     nodeep_scrub: _FlagValue = Field(
         default=None, alias="nodeep-scrub", description="Deep scrubbing is disabled."
     )
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_null(cls, value: Any) -> Any:
-        return no_null(value)
 
     def flags(self) -> dict[str, Any]:
         """Every key given, by its name in the body (unknown ones too, to be refused)."""

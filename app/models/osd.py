@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from app.models.common import AddrVec
-from app.models.pool import no_null, optional_args_schema
+from app.models.common import AddrVec, ArgumentsBody, optional_args_schema
 
 # The module's GET /osd/0 on a 3-OSD test cluster (Pacific).
 OSD_EXAMPLE: Final[dict[str, Any]] = {
@@ -107,13 +106,12 @@ class OsdCommands(RootModel[list[str]]):
 # -- request bodies ----------------------------------------------------------------------------
 
 
-class OsdUpdate(BaseModel):
+class OsdUpdate(ArgumentsBody):
     """PATCH /osd/{id}: mark the OSD in or out, down, or reweight it; what is left out stays."""
 
     # `in` is a Python keyword: the field is `in_`, read as "in".
     model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra=optional_args_schema({"in": False, "reweight": 0.8}),
+        json_schema_extra=optional_args_schema({"in": False, "reweight": 0.8})
     )
 
     in_: Annotated[bool, Field(strict=True)] | None = Field(
@@ -130,14 +128,13 @@ class OsdUpdate(BaseModel):
         default=None, description="Override weight (`osd reweight`), 0.0 to 1.0."
     )
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_null(cls, value: Any) -> Any:
-        return no_null(value)
-
     def changes(self) -> dict[str, Any]:
         """The changes given, keyed as in the body (in, up, reweight)."""
         return self.model_dump(exclude_unset=True, by_alias=True)
+
+
+# The commands the module lets a client run on an up OSD (POST /osd/{id}/command).
+OsdCommandName = Literal["scrub", "deep-scrub", "repair"]
 
 
 class OsdCommand(BaseModel):
@@ -147,6 +144,4 @@ class OsdCommand(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"command": "scrub"}]}
     )
 
-    command: Literal["scrub", "deep-scrub", "repair"] = Field(
-        description="What to run; the OSD must be up (else 409)."
-    )
+    command: OsdCommandName = Field(description="What to run; the OSD must be up (else 409).")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any, Final
 
 from pydantic import (
@@ -13,6 +12,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from app.models.common import ArgumentsBody, optional_args_schema
 
 # The module's GET /pool/1 on a test cluster (Pacific), trimmed of the cache-tier, hit-set
 # and snapshot fields (they pass through).
@@ -107,42 +108,8 @@ _RuleId = Annotated[int, Field(ge=0)]
 _RuleName = Annotated[str, StringConstraints(min_length=1)]
 
 
-def drop_null_from_schema(schema: dict[str, Any]) -> None:
-    """Show an optional field `X | None = None` as plain X: null is refused (`no_null`)."""
-    for prop in schema.get("properties", {}).values():
-        variants = prop.get("anyOf")
-        if isinstance(variants, list) and {"type": "null"} in variants:
-            rest = [v for v in variants if v != {"type": "null"}]
-            del prop["anyOf"]
-            if len(rest) == 1:
-                prop.update(rest[0])
-            else:
-                prop["anyOf"] = rest
-        if prop.get("default", "") is None:
-            del prop["default"]
-
-
-def optional_args_schema(example: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
-    """A `json_schema_extra` for a body of optional arguments: no null, one example."""
-
-    def extra(schema: dict[str, Any]) -> None:
-        drop_null_from_schema(schema)
-        schema["examples"] = [example]
-
-    return extra
-
-
-def no_null(value: Any) -> Any:
-    """A before-validator: an explicit null would reach Ceph as the text "None"."""
-    if value is None:
-        raise ValueError("null is not a value here: leave the argument out")
-    return value
-
-
-class PoolArgs(BaseModel):
+class PoolArgs(ArgumentsBody):
     """The pool arguments the module accepts; each one left out is left as it is."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra=drop_null_from_schema)
 
     size: _Size | None = Field(default=None, description="Replicas (or k+m chunks), 1 to 10.")
     min_size: _Size | None = Field(
@@ -164,11 +131,6 @@ class PoolArgs(BaseModel):
     )
     quota_max_bytes: _Quota | None = Field(default=None, description="Byte quota, 0 for none.")
     quota_max_objects: _Quota | None = Field(default=None, description="Object quota, 0 for none.")
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_null(cls, value: Any) -> Any:
-        return no_null(value)
 
     @field_validator("crush_rule", mode="before")
     @classmethod

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path
 
 from app.ceph import config as config_ceph
-from app.deps import AdminKeyDep, CephDep, JobTableDep, KeyDep
-from app.jobs import WaitDep, run_job
+from app.deps import AdminKeyDep, CephDep, JobRunnerDep, KeyDep
 from app.models.config import ClusterConfig, ConfigOptionValue, OsdFlags, OsdFlagsUpdate
 from app.models.error import KEYED_ERRORS
 from app.models.request import JOB_RESPONSES, JOB_STARTED, Job
@@ -38,7 +37,6 @@ OptionName = Annotated[
     ),
 )
 async def get_cluster_config(ceph: CephDep, _key: KeyDep) -> dict[str, str]:
-    """Show all cluster configuration options."""
     return await config_ceph.cluster_config(ceph)
 
 
@@ -54,7 +52,6 @@ async def get_cluster_config(ceph: CephDep, _key: KeyDep) -> dict[str, str]:
     ),
 )
 async def get_cluster_config_option(key: OptionName, ceph: CephDep, _key: KeyDep) -> str:
-    """Show specific configuration option."""
     return await config_ceph.get_cluster_config_option(ceph, key)
 
 
@@ -70,7 +67,6 @@ async def get_cluster_config_option(key: OptionName, ceph: CephDep, _key: KeyDep
     ),
 )
 async def list_osd_flags(ceph: CephDep, _key: KeyDep) -> list[str]:
-    """Show OSD configuration options."""
     return await config_ceph.list_osd_flags(ceph)
 
 
@@ -90,8 +86,7 @@ async def list_osd_flags(ceph: CephDep, _key: KeyDep) -> list[str]:
     ),
 )
 async def update_osd_flags(
-    body: OsdFlagsUpdate, response: Response, jobs: JobTableDep, wait: WaitDep, _key: AdminKeyDep
+    body: OsdFlagsUpdate, jobs: JobRunnerDep, _key: AdminKeyDep
 ) -> dict[str, Any]:
-    """Modify OSD configuration options."""
     waves = config_ceph.osd_flag_commands(body.flags())
-    return await run_job(response, jobs, waves, wait)
+    return await jobs.run(waves)

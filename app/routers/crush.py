@@ -26,5 +26,4 @@ router = APIRouter(prefix="/crush", tags=["crush"], responses=KEYED_ERRORS)
     ),
 )
 async def list_crush_rules(ceph: CephDep, _key: KeyDep) -> list[dict[str, Any]]:
-    """Show crush rules."""
     return await crush_ceph.list_crush_rules(ceph)

@@ -86,7 +86,6 @@ def _root(request: Request) -> str:
     ),
 )
 async def get_endpoint_map(request: Request, response: Response) -> EndpointLines | Response:
-    """Show documentation information."""
     vary = {"Vary": "Accept"}
     if not prefers_html(request.headers.get("accept")):
         response.headers.update(vary)

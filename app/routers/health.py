@@ -7,16 +7,12 @@ this replica can serve. /healthz is liveness (the process answers: restart it if
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated
+from fastapi import APIRouter, Response
 
-from cryptography import x509
-from fastapi import APIRouter, Depends, Request, Response
-
-from app.ceph.health import probe_cluster
-from app.deps import CephDep, KeyStoreDep, SettingsDep
+from app.ceph import health
+from app.deps import CephDep, KeyStoreDep, ServedCertificateDep, SettingsDep
 from app.models.error import Responses
-from app.models.health import Check, HealthReport
+from app.models.health import HealthReport
 
 # Public: no key, so no 401/403; /readyz's 503 is its report.
 router = APIRouter(prefix="", tags=["health"])
@@ -24,26 +20,6 @@ router = APIRouter(prefix="", tags=["health"])
 _NOT_READY: Responses = {
     503: {"model": HealthReport, "description": "Not ready: the failing checks say why."}
 }
-
-
-def tls_check(certificate: x509.Certificate | None, now: dt.datetime) -> Check:
-    """Whether the certificate this process serves is valid at `now` (none: plain HTTP)."""
-    if certificate is None:
-        return Check(status="ok", detail="this process serves plain HTTP (no certificate)")
-    not_before, not_after = certificate.not_valid_before_utc, certificate.not_valid_after_utc
-    if now < not_before:
-        return Check(status="unavailable", detail=f"certificate not valid before {not_before}")
-    if now >= not_after:
-        return Check(status="unavailable", detail=f"certificate expired at {not_after}")
-    return Check(status="ok", detail=f"certificate valid until {not_after}")
-
-
-def _served_certificate(request: Request) -> x509.Certificate | None:
-    certificate: x509.Certificate | None = request.state.tls_certificate
-    return certificate
-
-
-ServedCertificateDep = Annotated[x509.Certificate | None, Depends(_served_certificate)]
 
 
 @router.get(
@@ -58,7 +34,6 @@ ServedCertificateDep = Annotated[x509.Certificate | None, Depends(_served_certif
     ),
 )
 async def get_health() -> HealthReport:
-    """Tell that the gateway process is alive (liveness; no key, no cluster call)."""
     return HealthReport.of({})
 
 
@@ -82,17 +57,9 @@ async def get_readiness(
     settings: SettingsDep,
     certificate: ServedCertificateDep,
 ) -> HealthReport:
-    """Tell whether this gateway can serve (readiness; no key): 200 or 503."""
-    reachable, cluster_detail = await probe_cluster(ceph, settings)
-    checks = {
-        "cluster": Check(status="ok" if reachable else "unavailable", detail=cluster_detail),
-        # No key count: an unauthenticated probe learns nothing about the keys.
-        "keys": Check(status="ok", detail="the API keys were read from the cluster")
-        if keys.loaded
-        else Check(status="unavailable", detail="the API keys were not read from the cluster yet"),
-        "tls": tls_check(certificate, dt.datetime.now(dt.UTC)),
-    }
-    report = HealthReport.of(checks)
+    report = await health.readiness(
+        ceph, settings, keys_loaded=keys.loaded, certificate=certificate
+    )
     if report.status != "ok":
         response.status_code = 503
     return report

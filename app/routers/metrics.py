@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.auth import basic_auth
-from app.deps import KeyStoreDep, SettingsDep, require_key
-from app.metrics import CONTENT_TYPE, GatewayMetrics
+from app.deps import KeyStoreDep, MetricsDep, SettingsDep, require_key
+from app.metrics import CONTENT_TYPE
 from app.models.error import error_responses
 
 # Any key (none with `metrics_public`): a 401, never a 403; 503 until the keys are read.
@@ -44,14 +44,13 @@ cephgw_http_requests_total{method="GET",route="/osd",status="200"} 42.0
 )
 async def get_metrics(
     request: Request,
+    metrics: MetricsDep,
     settings: SettingsDep,
     keys: KeyStoreDep,
     credentials: Annotated[tuple[str, str] | None, Depends(basic_auth)],
 ) -> Response:
-    """Show this gateway's metrics (any key, or none with `metrics_public`)."""
     if not settings.metrics_public:
         await require_key(request, keys, credentials)
-    metrics: GatewayMetrics = request.state.metrics
     # On the event loop, not in a thread: the job table it reads is only touched here.
     body, content_type = metrics.render(request.headers.get("accept", ""))
     return Response(body, media_type=content_type)

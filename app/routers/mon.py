@@ -31,7 +31,6 @@ MonName = Annotated[str, Path(description="The mon's name, as in the monmap.", e
     ),
 )
 async def list_mons(ceph: CephDep, _key: KeyDep) -> list[dict[str, Any]]:
-    """Show the information for all the monitors."""
     return await mon_ceph.list_mons(ceph)
 
 
@@ -48,5 +47,4 @@ async def list_mons(ceph: CephDep, _key: KeyDep) -> list[dict[str, Any]]:
     ),
 )
 async def get_mon(name: MonName, ceph: CephDep, _key: KeyDep) -> dict[str, Any]:
-    """Show the information for the monitor name."""
     return await mon_ceph.get_mon(ceph, name)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query
 from pydantic import BeforeValidator
 
 from app.ceph import osd as osd_ceph
-from app.deps import AdminKeyDep, CephDep, JobTableDep, KeyDep
-from app.jobs import WaitDep, run_job
+from app.deps import AdminKeyDep, CephDep, JobRunnerDep, KeyDep
 from app.models.error import KEYED_ERRORS, Responses, error_response
 from app.models.osd import Osd, OsdCommand, OsdCommands, OsdUpdate
 from app.models.request import JOB_RESPONSES, JOB_STARTED, Job
@@ -53,7 +52,6 @@ OsdId = Annotated[int, Path(description="The OSD's id.", examples=[0])]
     ),
 )
 async def list_osds(ceph: CephDep, _key: KeyDep, pool: PoolFilter = None) -> list[dict[str, Any]]:
-    """Show the information for all the OSDs."""
     return await osd_ceph.list_osds(ceph, pool)
 
 
@@ -68,7 +66,6 @@ async def list_osds(ceph: CephDep, _key: KeyDep, pool: PoolFilter = None) -> lis
     ),
 )
 async def get_osd(osd_id: OsdId, ceph: CephDep, _key: KeyDep) -> dict[str, Any]:
-    """Show the information for the OSD id."""
     return await osd_ceph.get_osd(ceph, osd_id)
 
 
@@ -84,7 +81,6 @@ async def get_osd(osd_id: OsdId, ceph: CephDep, _key: KeyDep) -> dict[str, Any]:
     ),
 )
 async def list_osd_commands(osd_id: OsdId, ceph: CephDep, _key: KeyDep) -> list[str]:
-    """Show implemented commands for the OSD id."""
     return await osd_ceph.list_osd_commands(ceph, osd_id)
 
 
@@ -107,15 +103,12 @@ async def list_osd_commands(osd_id: OsdId, ceph: CephDep, _key: KeyDep) -> list[
 async def update_osd(
     osd_id: OsdId,
     body: OsdUpdate,
-    response: Response,
-    jobs: JobTableDep,
+    jobs: JobRunnerDep,
     ceph: CephDep,
-    wait: WaitDep,
     _key: AdminKeyDep,
 ) -> dict[str, Any]:
-    """Modify the state (up, in) of the OSD id or reweight it."""
     waves = await osd_ceph.update_waves(ceph, osd_id, body.changes())
-    return await run_job(response, jobs, waves, wait)
+    return await jobs.run(waves)
 
 
 @router.post(
@@ -136,12 +129,9 @@ async def update_osd(
 async def run_osd_command(
     osd_id: OsdId,
     body: OsdCommand,
-    response: Response,
-    jobs: JobTableDep,
+    jobs: JobRunnerDep,
     ceph: CephDep,
-    wait: WaitDep,
     _key: AdminKeyDep,
 ) -> dict[str, Any]:
-    """Run the implemented command for the OSD id."""
     waves = await osd_ceph.command_waves(ceph, osd_id, body.command)
-    return await run_job(response, jobs, waves, wait)
+    return await jobs.run(waves)

@@ -4,24 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
 from app.ceph import perf as perf_ceph
-from app.ceph.perf import MAX_DAEMON_PATTERN_LENGTH, PerfSchemaCache
-from app.deps import CephDep, KeyDep
+from app.ceph.perf import MAX_DAEMON_PATTERN_LENGTH
+from app.deps import CephDep, KeyDep, PerfCacheDep
 from app.models.error import KEYED_ERRORS
 from app.models.perf import PerfCounters
 
 router = APIRouter(prefix="/perf", tags=["perf"], responses=KEYED_ERRORS)
-
-
-def get_perf_cache(request: Request) -> PerfSchemaCache:
-    """The app's schema cache (lifespan state): schemas outlive requests."""
-    cache: PerfSchemaCache = request.state.perf_cache
-    return cache
-
-
-PerfCacheDep = Annotated[PerfSchemaCache, Depends(get_perf_cache)]
 
 
 # exclude_unset: `nick` and `count` appear only on the counters that have one, as in the module.
@@ -61,5 +52,4 @@ async def get_perf_counters(
         str | None, Query(description="Accepted and ignored, as in the module.")
     ] = None,
 ) -> dict[str, dict[str, dict[str, Any]]]:
-    """List all the available performance counters."""
     return await perf_ceph.get_perf_counters(ceph, cache, daemon)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path
 
 from app.ceph import pool as pool_ceph
-from app.deps import AdminKeyDep, CephDep, JobTableDep, KeyDep
-from app.jobs import WaitDep, run_job
+from app.deps import AdminKeyDep, CephDep, JobRunnerDep, KeyDep
 from app.models.error import KEYED_ERRORS, Responses, error_response
 from app.models.pool import Pool, PoolCreate, PoolUpdate
 from app.models.request import JOB_RESPONSES, JOB_STARTED, Job
@@ -40,7 +39,6 @@ PoolId = Annotated[int, Path(description="The pool's id (`pool` in GET /pool).",
     ),
 )
 async def list_pools(ceph: CephDep, _key: KeyDep) -> list[dict[str, Any]]:
-    """Show the information for all the pools."""
     return await pool_ceph.list_pools(ceph)
 
 
@@ -63,15 +61,12 @@ async def list_pools(ceph: CephDep, _key: KeyDep) -> list[dict[str, Any]]:
 )
 async def create_pool(
     body: PoolCreate,
-    response: Response,
-    jobs: JobTableDep,
+    jobs: JobRunnerDep,
     ceph: CephDep,
-    wait: WaitDep,
     _key: AdminKeyDep,
 ) -> dict[str, Any]:
-    """Create a new pool."""
     waves = await pool_ceph.create_waves(ceph, body.name, body.pg_num, body.pool_args())
-    return await run_job(response, jobs, waves, wait)
+    return await jobs.run(waves)
 
 
 @router.get(
@@ -87,7 +82,6 @@ async def create_pool(
     ),
 )
 async def get_pool(pool_id: PoolId, ceph: CephDep, _key: KeyDep) -> dict[str, Any]:
-    """Show the information for the pool id."""
     return await pool_ceph.get_pool(ceph, pool_id)
 
 
@@ -110,15 +104,12 @@ async def get_pool(pool_id: PoolId, ceph: CephDep, _key: KeyDep) -> dict[str, An
 async def update_pool(
     pool_id: PoolId,
     body: PoolUpdate,
-    response: Response,
-    jobs: JobTableDep,
+    jobs: JobRunnerDep,
     ceph: CephDep,
-    wait: WaitDep,
     _key: AdminKeyDep,
 ) -> dict[str, Any]:
-    """Modify the information for the pool id."""
     waves = await pool_ceph.update_waves(ceph, pool_id, body.pool_args())
-    return await run_job(response, jobs, waves, wait)
+    return await jobs.run(waves)
 
 
 @router.delete(
@@ -138,12 +129,9 @@ async def update_pool(
 )
 async def delete_pool(
     pool_id: PoolId,
-    response: Response,
-    jobs: JobTableDep,
+    jobs: JobRunnerDep,
     ceph: CephDep,
-    wait: WaitDep,
     _key: AdminKeyDep,
 ) -> dict[str, Any]:
-    """Remove the pool data for the pool id."""
     waves = await pool_ceph.delete_waves(ceph, pool_id)
-    return await run_job(response, jobs, waves, wait)
+    return await jobs.run(waves)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query
 
-from app.auth import Role
-from app.ceph.commands import check_not_denied, check_read_only, paginate, parse_deny_list
-from app.deps import AdminKeyDep, CommandTablesDep, JobTableDep, KeyDep, SettingsDep
+from app.ceph.commands import paginate
+from app.deps import AdminKeyDep, CommandPolicyDep, JobRunnerDep, JobTableDep, KeyDep
 from app.errors import NotFound
-from app.jobs import WaitDep, run_job
 from app.models.error import KEYED_ERRORS
 from app.models.request import JOB_RESPONSES, JOB_STARTED, CleanedJobs, Job, RequestBody
 from app.routers.route import JsonBodyRoute
@@ -48,7 +46,6 @@ _JOB_TABLE = (
     ),
 )
 async def list_requests(jobs: JobTableDep, _key: KeyDep, page: PageQuery = None) -> list[Any]:
-    """List all the available requests."""
     return [job.to_json() for job in paginate(jobs.list_jobs(), page)]
 
 
@@ -73,20 +70,9 @@ async def list_requests(jobs: JobTableDep, _key: KeyDep, page: PageQuery = None)
     ),
 )
 async def create_request(
-    body: RequestBody,
-    response: Response,
-    jobs: JobTableDep,
-    settings: SettingsDep,
-    commands: CommandTablesDep,
-    wait: WaitDep,
-    key: KeyDep,
+    body: RequestBody, jobs: JobRunnerDep, policy: CommandPolicyDep
 ) -> dict[str, Any]:
-    """Pass through method to create any request."""
-    waves = body.waves()
-    check_not_denied(waves, parse_deny_list(settings.request_deny))
-    if key.role is Role.READ_ONLY:
-        check_read_only(waves, await commands.get(), key.name)
-    return await run_job(response, jobs, waves, wait)
+    return await jobs.run(await policy.allowed(body.waves()))
 
 
 @router.delete(
@@ -101,7 +87,6 @@ async def create_request(
     ),
 )
 async def delete_finished_requests(jobs: JobTableDep, _key: AdminKeyDep) -> dict[str, int]:
-    """Remove all the finished requests."""
     cleaned, remaining = jobs.delete_finished()
     return {"cleaned": cleaned, "remaining": remaining}
 
@@ -117,7 +102,6 @@ async def delete_finished_requests(jobs: JobTableDep, _key: AdminKeyDep) -> dict
     ),
 )
 async def get_request(request_id: RequestId, jobs: JobTableDep, _key: KeyDep) -> dict[str, Any]:
-    """Show the information for the request id."""
     job = jobs.get(request_id)
     if job is None:
         raise NotFound(f'Unknown request id "{request_id}"')
@@ -139,7 +123,6 @@ async def get_request(request_id: RequestId, jobs: JobTableDep, _key: KeyDep) ->
 async def delete_request(
     request_id: RequestId, jobs: JobTableDep, _key: AdminKeyDep
 ) -> dict[str, Any]:
-    """Remove the request id from the database."""
     job = jobs.delete(request_id)
     if job is None:
         raise NotFound(f'No such request id "{request_id}"')

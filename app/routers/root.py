@@ -23,5 +23,4 @@ router = APIRouter(prefix="", tags=["root"])
     ),
 )
 async def get_api_info() -> ApiInfo:
-    """Show the basic information for the REST API."""
     return API_INFO

@@ -34,7 +34,6 @@ HostName = Annotated[
     ),
 )
 async def list_servers(ceph: CephDep, _key: KeyDep) -> list[dict[str, Any]]:
-    """Show the information for all the servers."""
     return await server_ceph.list_servers(ceph)
 
 
@@ -51,5 +50,4 @@ async def list_servers(ceph: CephDep, _key: KeyDep) -> list[dict[str, Any]]:
     ),
 )
 async def get_server(fqdn: HostName, ceph: CephDep, _key: KeyDep) -> dict[str, Any]:
-    """Show the information for the server fqdn."""
     return await server_ceph.get_server(ceph, fqdn)

@@ -13,7 +13,8 @@ import anyio
 import pytest
 
 from app.ceph.client import CephClient, open_client
-from app.jobs import Job, JobTable, ServiceUnavailable, open_job_table
+from app.errors import ServiceUnavailable
+from app.jobs import Job, JobTable, open_job_table
 from app.settings import Settings
 from cli.dev_cluster import DevCluster
 from tests.integration.routers.test_request import OSD_STAT, config_key_exists, slow

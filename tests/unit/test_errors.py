@@ -6,7 +6,7 @@ import errno
 
 import pytest
 
-from app.errors import CephError, ClusterUnavailable, Unauthorized, status_for_errno
+from app.errors import CephError, ServiceUnavailable, Unauthorized, status_for_errno
 
 
 @pytest.mark.parametrize(
@@ -43,5 +43,5 @@ def test_ceph_error_without_message_names_the_errno() -> None:
 
 
 def test_unavailable_and_unauthorized_carry_their_headers() -> None:
-    assert ClusterUnavailable("down", retry_after=7).headers == {"Retry-After": "7"}
+    assert ServiceUnavailable("down", retry_after=7).headers == {"Retry-After": "7"}
     assert Unauthorized().headers == {"WWW-Authenticate": 'Basic realm="cephgw"'}

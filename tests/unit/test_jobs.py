@@ -21,8 +21,8 @@ from app.ceph.commands import (
     paginate,
     parse_deny_list,
 )
-from app.errors import Forbidden
-from app.jobs import Job, JobsUnavailable, JobTable, job_state, open_job_table, wants_wait
+from app.errors import Forbidden, ServiceUnavailable
+from app.jobs import Job, JobTable, job_state, open_job_table
 from app.models.request import Job as JobModel
 from app.models.request import RequestBody
 from app.settings import Settings
@@ -30,19 +30,6 @@ from tests.unit.ceph.test_pool import MODULE_POST_POOL_NOWAIT
 
 # A job as the module answered it, shared with the pool tests.
 MODULE_JOB = MODULE_POST_POOL_NOWAIT
-
-
-# -- ?wait= -------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("value", ["1", "yes", "true", "TRUE", "y", "2", "anything"])
-def test_wait_values_that_wait(value: str) -> None:
-    assert wants_wait(value)
-
-
-@pytest.mark.parametrize("value", [None, "", "0", "false", "False", "no", "NO", " 0 "])
-def test_wait_values_that_do_not(value: str | None) -> None:
-    assert not wants_wait(value)
 
 
 # -- state and JSON -----------------------------------------------------------------------------
@@ -349,10 +336,10 @@ def test_a_closed_table_refuses_jobs() -> None:
         async with _table(FakeClock()) as table:
             table.submit([])
             table.stop_accepting()
-            with pytest.raises(JobsUnavailable, match="shutting down") as info:
+            with pytest.raises(ServiceUnavailable, match="shutting down") as info:
                 table.submit([])
             assert info.value.status_code == 503
-        with pytest.raises(JobsUnavailable):
+        with pytest.raises(ServiceUnavailable):
             table.submit([])
 
     anyio.run(main)

@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from fastapi.testclient import TestClient
 
+from app.ceph.health import tls_check
 from app.main import create_app
-from app.routers.health import tls_check
 from app.settings import Settings
 from app.tls import make_self_signed_cert
 

@@ -6,7 +6,7 @@ import pytest
 
 from app.ceph.client import CephClient
 from app.ceph.commands import humanize_command
-from app.errors import ClusterUnavailable
+from app.errors import ServiceUnavailable
 from app.settings import Settings
 
 
@@ -22,7 +22,7 @@ def test_humanize_command_keeps_a_callers_format_and_handles_bare_prefix() -> No
 
 def test_calls_before_connecting_are_503_not_a_hang() -> None:
     client = CephClient(Settings(conf=None))
-    with pytest.raises(ClusterUnavailable) as caught:
+    with pytest.raises(ServiceUnavailable) as caught:
         client.mon_command({"prefix": "osd dump"})
     assert caught.value.status_code == 503
     assert "cluster unavailable" in caught.value.message

@@ -21,7 +21,7 @@ from app.ceph.config import (
     osd_flag_commands,
     osd_flags,
 )
-from app.errors import BadRequest, ClusterUnavailable, NotFound
+from app.errors import BadRequest, NotFound, ServiceUnavailable
 from app.models.config import ClusterConfig, OsdFlags, OsdFlagsUpdate
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -59,7 +59,7 @@ def test_active_mgr_name() -> None:
     # A mgr still loading its modules answers admin commands already.
     assert active_mgr_name({**stat, "available": False}) == "x"
     for no_mgr in ({**stat, "active_name": ""}, {"epoch": 1, "available": False}):
-        with pytest.raises(ClusterUnavailable) as caught:
+        with pytest.raises(ServiceUnavailable) as caught:
             active_mgr_name(no_mgr)
         assert caught.value.status_code == 503
 

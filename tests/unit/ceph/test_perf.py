@@ -175,14 +175,14 @@ def test_shape_counter_drops_empty_nick_and_maps_units() -> None:
         "priority": 8,
         "units": "bytes",
     }
-    assert shape_counter("mon", "s", entry, 9) == {
+    assert shape_counter(entry, 9) == {
         "description": "Bytes",
         "type": 10,
         "priority": 8,
         "units": 0,
         "value": 9,
     }
-    with_nick = shape_counter("mon", "s", {**entry, "nick": "b", "units": "none"}, 9)
+    with_nick = shape_counter({**entry, "nick": "b", "units": "none"}, 9)
     assert with_nick["nick"] == "b"
     assert with_nick["units"] == 1
 
@@ -207,9 +207,7 @@ def test_histograms_come_from_the_histogram_schema() -> None:
 
 
 def test_recorded_osd_gives_the_module_counters_and_fields() -> None:
-    counters = shape_daemon_counters(
-        "osd", recorded_schema("osd.0"), recorded("osd.0", "perf_dump"), 5
-    )
+    counters = shape_daemon_counters(recorded_schema("osd.0"), recorded("osd.0", "perf_dump"), 5)
     schema = recorded_schema("osd.0")
     module = module_osd0()
     assert set(counters) == set(module)
@@ -227,7 +225,7 @@ def test_recorded_osd_gives_the_module_counters_and_fields() -> None:
 
 def test_recorded_osd_values_come_from_its_dump() -> None:
     dump = recorded("osd.0", "perf_dump")
-    counters = shape_daemon_counters("osd", recorded_schema("osd.0"), dump, 5)
+    counters = shape_daemon_counters(recorded_schema("osd.0"), dump, 5)
     assert counters["osd.stat_bytes"]["value"] == dump["osd"]["stat_bytes"] == 256 * 1024 * 1024
     assert counters["osd.op_latency"]["count"] == dump["osd"]["op_latency"]["avgcount"]
     assert counters["objecter.op_rmw"]["priority"] == 5
@@ -235,7 +233,7 @@ def test_recorded_osd_values_come_from_its_dump() -> None:
 
 def test_recorded_mon_counters() -> None:
     dump = recorded("mon.a", "perf_dump")
-    counters = shape_daemon_counters("mon", recorded_schema("mon.a"), dump, 5)
+    counters = shape_daemon_counters(recorded_schema("mon.a"), dump, 5)
     assert len(counters) == 98
     assert all(c["priority"] >= 5 for c in counters.values())
     refresh = counters["paxos.refresh_latency"]
@@ -253,7 +251,7 @@ def test_recorded_mon_counters() -> None:
 def test_a_higher_threshold_shows_fewer_counters() -> None:
     schema = recorded_schema("mon.a")
     dump = recorded("mon.a", "perf_dump")
-    high = shape_daemon_counters("mon", schema, dump, 8)
+    high = shape_daemon_counters(schema, dump, 8)
     assert 0 < len(high) < 98
     assert all(c["priority"] >= 8 for c in high.values())
 

@@ -12,6 +12,9 @@ from pydantic import ValidationError
 from app.ceph.commands import humanize_command
 from app.ceph.pool import (
     POOL_ARGS,
+    POOL_PROPERTIES_1,
+    POOL_PROPERTIES_2,
+    POOL_QUOTA_PROPERTIES,
     create_commands,
     delete_commands,
     find_pool_by_name,
@@ -115,6 +118,9 @@ def test_unknown_argument_is_refused() -> None:
         "quota_max_bytes",
         "quota_max_objects",
     }
+    # Each argument the bodies take goes to exactly one command group.
+    groups = [*POOL_PROPERTIES_1, *POOL_PROPERTIES_2, *(k for k, _ in POOL_QUOTA_PROPERTIES)]
+    assert sorted(groups) == sorted(POOL_ARGS)
 
 
 def test_create_is_alone_first_and_adds_no_pgp_num() -> None:
