@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -174,7 +175,8 @@ def create_app(settings: Settings | None = None, *, tls_certificate: str | None 
 
     app = FastAPI(
         title="cephgw",
-        version="0.1.0",
+        # Written once, in pyproject.toml; the package is installed (editable in .venv).
+        version=importlib.metadata.version("cephgw"),
         summary="The Ceph manager restful module's REST API, served from outside the manager.",
         description=DESCRIPTION,
         openapi_tags=OPENAPI_TAGS,
