@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import anyio
 from pydantic import ValidationError
@@ -238,22 +238,32 @@ def cmd_openapi(_: argparse.Namespace) -> int:
 # -- wiring -------------------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="cephgw",
-        description="HTTPS gateway serving the Ceph manager restful module's REST API.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+# argparse's subparsers action is generic to type checkers only, hence the quotes.
+_SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+_Command: TypeAlias = Callable[[argparse.Namespace], int]
 
-    serve = sub.add_parser(
+
+def _cluster_command(
+    sub: _SubParsers, name: str, func: _Command, *, summary: str, description: str
+) -> argparse.ArgumentParser:
+    """A sub-command that talks to the cluster: its parser, with the cluster options."""
+    parser = sub.add_parser(name, help=summary, description=description)
+    _add_cluster_options(parser)
+    parser.set_defaults(func=func)
+    return parser
+
+
+def _add_serve(sub: _SubParsers) -> None:
+    serve = _cluster_command(
+        sub,
         "serve",
-        help="serve the API",
+        cmd_serve,
+        summary="serve the API",
         description="Serve the API over HTTPS. Listen address and port: flag > CEPHGW_ADDR/"
         "CEPHGW_PORT > the cluster's mgr/restful/server_addr|server_port > :: and 8003. "
         "Certificate: --cert-file/--key-file, else config-key mgr/restful/<mgr>/crt|key, "
         "then mgr/restful/crt|key.",
     )
-    _add_cluster_options(serve)
     serve.add_argument("--addr", help="listen address")
     serve.add_argument("--port", type=int, help="listen port")
     serve.add_argument("--cert-file", type=Path, help="PEM certificate (with --key-file)")
@@ -274,47 +284,58 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="refuse the restful module's plaintext keys (mgr/restful/keys/*)",
     )
-    serve.set_defaults(func=cmd_serve)
 
-    create_key = sub.add_parser(
-        "create-key", help="create an API key", description="Create an API key; prints it once."
+
+def _add_create_key(sub: _SubParsers) -> None:
+    create_key = _cluster_command(
+        sub,
+        "create-key",
+        cmd_create_key,
+        summary="create an API key",
+        description="Create an API key; prints it once.",
     )
-    _add_cluster_options(create_key)
     create_key.add_argument("key_name", metavar="NAME", help="key name (the HTTP Basic user)")
     create_key.add_argument(
         "--role", choices=[r.value for r in Role], default=Role.ADMIN.value, help="default: admin"
     )
-    create_key.set_defaults(func=cmd_create_key)
 
-    list_keys = sub.add_parser(
+
+def _add_list_keys(sub: _SubParsers) -> None:
+    _cluster_command(
+        sub,
         "list-keys",
-        help="list API keys",
+        cmd_list_keys,
+        summary="list API keys",
         description="List key names, roles and creation times (never a secret or a hash).",
     )
-    _add_cluster_options(list_keys)
-    list_keys.set_defaults(func=cmd_list_keys)
 
-    delete_key = sub.add_parser(
+
+def _add_delete_key(sub: _SubParsers) -> None:
+    delete_key = _cluster_command(
+        sub,
         "delete-key",
-        help="delete an API key",
+        cmd_delete_key,
+        summary="delete an API key",
         description="Delete an API key; a running gateway stops accepting it within seconds.",
     )
-    _add_cluster_options(delete_key)
     delete_key.add_argument("key_name", metavar="NAME")
-    delete_key.set_defaults(func=cmd_delete_key)
 
-    cert = sub.add_parser(
+
+def _add_create_self_signed_cert(sub: _SubParsers) -> None:
+    cert = _cluster_command(
+        sub,
         "create-self-signed-cert",
-        help="make and store a self-signed TLS certificate",
+        cmd_create_self_signed_cert,
+        summary="make and store a self-signed TLS certificate",
         description="Make a self-signed certificate (SAN: host name, 127.0.0.1, ::1) and store "
         "it in config-key mgr/restful/crt|key, or mgr/restful/<mgr-name>/crt|key.",
     )
-    _add_cluster_options(cert)
     cert.add_argument("--mgr-name", help="store it for this mgr only")
     cert.add_argument("--hostname", help="certificate host name (default: this host's FQDN)")
     cert.add_argument("--key-type", choices=["rsa", "ec"], default="rsa", help="default: rsa")
-    cert.set_defaults(func=cmd_create_self_signed_cert)
 
+
+def _add_openapi(sub: _SubParsers) -> None:
     openapi = sub.add_parser(
         "openapi",
         help="print the OpenAPI description (JSON)",
@@ -322,6 +343,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     openapi.set_defaults(func=cmd_openapi)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cephgw",
+        description="HTTPS gateway serving the Ceph manager restful module's REST API.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_serve(sub)
+    _add_create_key(sub)
+    _add_list_keys(sub)
+    _add_delete_key(sub)
+    _add_create_self_signed_cert(sub)
+    _add_openapi(sub)
     dev_cluster.add_arguments(sub)
     return parser
 
@@ -333,7 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.command == "serve" else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    func: Callable[[argparse.Namespace], int] = args.func
+    func: _Command = args.func
     try:
         return func(args)
     except (ValidationError, SettingsError) as exc:

@@ -1,4 +1,4 @@
-"""cli/dev_cluster.py against Ceph's real daemons: two clusters side by side, then down."""
+"""cli/dev_cluster/ against Ceph's real daemons: two clusters side by side, then down."""
 
 from __future__ import annotations
 

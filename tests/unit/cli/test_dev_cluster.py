@@ -1,4 +1,4 @@
-"""cli/dev_cluster.py's process bookkeeping, without a cluster."""
+"""cli/dev_cluster/'s process bookkeeping, without a cluster."""
 
 from __future__ import annotations
 
