@@ -379,13 +379,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print(f"cephgw: invalid setting: {'; '.join(problems)}", file=sys.stderr)
         return 2
-    except (UsageError, dev_cluster.MissingCephBinaries) as exc:
+    except UsageError as exc:
         print(f"cephgw: {exc}", file=sys.stderr)
         return 2
     except GatewayError as exc:
         print(f"cephgw: {exc.message}", file=sys.stderr)
         return 1
-    except (dev_cluster.DevClusterError, OSError) as exc:
+    # dev-cluster answers its own errors (cli/dev_cluster/command.py).
+    except OSError as exc:
         print(f"cephgw: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
