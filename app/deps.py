@@ -14,6 +14,7 @@ from pydantic import WithJsonSchema
 from app.auth import Identity, KeyStore, Role, basic_auth, require_role
 from app.ceph.client import CephClient
 from app.ceph.commands import CommandTableCache, DenyRule, check_not_denied, check_read_only
+from app.ceph.maps import ClusterMaps
 from app.ceph.perf import PerfSchemaCache
 from app.errors import Forbidden, Unauthorized
 from app.jobs import JobTable, Waves
@@ -29,6 +30,7 @@ class AppState(TypedDict):
     keys: KeyStore
     jobs: JobTable
     metrics: GatewayMetrics
+    maps: ClusterMaps
     perf_cache: PerfSchemaCache
     commands: CommandTableCache
     deny_rules: list[DenyRule]
@@ -54,6 +56,11 @@ def get_settings(request: Request) -> Settings:
 
 def get_jobs(request: Request) -> JobTable:
     return app_state(request)["jobs"]
+
+
+def get_maps(request: Request) -> ClusterMaps:
+    """The cluster-state cache every read is answered from."""
+    return app_state(request)["maps"]
 
 
 def get_metrics(request: Request) -> GatewayMetrics:
@@ -84,6 +91,7 @@ CommandTablesDep = Annotated[CommandTableCache, Depends(get_command_tables)]
 DenyRulesDep = Annotated[list[DenyRule], Depends(get_deny_rules)]
 JobTableDep = Annotated[JobTable, Depends(get_jobs)]
 KeyStoreDep = Annotated[KeyStore, Depends(get_key_store)]
+MapsDep = Annotated[ClusterMaps, Depends(get_maps)]
 MetricsDep = Annotated[GatewayMetrics, Depends(get_metrics)]
 PerfCacheDep = Annotated[PerfSchemaCache, Depends(get_perf_cache)]
 ServedCertificateDep = Annotated[x509.Certificate | None, Depends(get_served_certificate)]

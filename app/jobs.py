@@ -168,10 +168,23 @@ class Job:
 class JobTable:
     """Every job of the process, in submit order; opened by `open_job_table` (the lifespan)."""
 
-    def __init__(self, ceph: CephClient, settings: Settings, clock: Clock = time.monotonic):
+    def __init__(
+        self,
+        ceph: CephClient,
+        settings: Settings,
+        clock: Clock = time.monotonic,
+        on_change: Callable[[], None] | None = None,
+        read_only: Callable[[Command], bool] | None = None,
+    ):
         self._ceph = ceph
         self._settings = settings
         self._clock = clock
+        # Told after every command a job ran that may have changed the cluster: what the
+        # gateway knows of it may be old.
+        self._on_change = on_change
+        # Whether a command only reads (the cluster's command table says): identical ones in
+        # flight then share one librados call, as reads do, and change nothing.
+        self._read_only = read_only or (lambda _command: False)
         self._jobs: dict[str, Job] = {}  # submit order
         self._ended: OrderedDict[str, Job] = OrderedDict()  # finished jobs, oldest first
         self._ended_bytes = 0
@@ -225,10 +238,19 @@ class JobTable:
         while job_id in self._jobs:  # pragma: no cover - 122 random bits
             job_id = str(uuid.uuid4())
         job = Job(job_id, waves)
-        self._jobs[job.id] = job
         if job.is_finished:  # nothing to run
+            self._jobs[job.id] = job
             self._job_ended(job)
             return job
+        if self._ceph.unreachable_since is not None:
+            # Its commands would wait out the timeout each; the client learns it at once.
+            away = time.monotonic() - self._ceph.unreachable_since
+            raise ServiceUnavailable(
+                f"the cluster has not answered for {away:.0f} s: no job is started until it "
+                "does; retry later",
+                retry_after=max(1, int(self._settings.reconnect_interval)),
+            )
+        self._jobs[job.id] = job
         first = job.start_next_wave()
         self._unfinished.add(job)
         self._task_group.start_soon(self._run, job, first, name=f"job {job.id}")
@@ -287,15 +309,18 @@ class JobTable:
                 job.mark_done(self._clock())
 
     async def _run_command(self, job: Job, run: CommandRun, command: dict[str, Any]) -> None:
+        read_only = self._read_only(command)
         async with self._commands:
             try:
-                ret, outb, outs = await self._ceph.amon_command_result(command)
+                ret, outb, outs = await self._ceph.amon_command_result(command, shared=read_only)
             except GatewayError as exc:  # not connected, or no answer in time
                 ret, outb, outs = -getattr(exc, "errno", errno_codes.EIO), "", exc.message
             except Exception as exc:  # never leave a job hanging on a surprise
                 log.exception("job %s: command %r raised", job.id, run.command)
                 ret, outb, outs = -errno_codes.EIO, "", f"cephgw failed to run the command: {exc}"
         job.complete(run, ret, outb, outs)
+        if self._on_change is not None and not read_only:
+            self._on_change()
 
     def _job_ended(self, job: Job) -> None:
         job.mark_done(self._clock())
@@ -335,11 +360,15 @@ class JobTable:
 
 @asynccontextmanager
 async def open_job_table(
-    ceph: CephClient, settings: Settings, clock: Clock = time.monotonic
+    ceph: CephClient,
+    settings: Settings,
+    clock: Clock = time.monotonic,
+    on_change: Callable[[], None] | None = None,
+    read_only: Callable[[Command], bool] | None = None,
 ) -> AsyncIterator[JobTable]:
     """The table for the app's lifetime; on exit it takes no new jobs, lets the running ones
     finish for up to `job_shutdown_grace` seconds, then cancels the rest."""
-    table = JobTable(ceph, settings, clock)
+    table = JobTable(ceph, settings, clock, on_change, read_only)
     async with anyio.create_task_group() as tg:
         table._task_group = tg
         try:

@@ -15,8 +15,11 @@ from app.access_log import AccessLogMiddleware
 from app.auth import KeyStore
 from app.ceph.client import CephClient
 from app.ceph.commands import CommandTableCache, parse_deny_list
+from app.ceph.maps import ClusterMaps
 from app.ceph.perf import PerfSchemaCache
+from app.ceph.state import open_cluster_state
 from app.deps import AppState
+from app.errors import GatewayError
 from app.exception_handlers import install_exception_handlers
 from app.jobs import open_job_table
 from app.metrics import GatewayMetrics
@@ -44,17 +47,30 @@ def create_app(settings: Settings | None = None, *, tls_certificate: str | None 
         ceph = CephClient(settings, on_call=metrics.observe_ceph_call)
         keys = KeyStore(ceph, settings)
         # On exit the job table refuses new jobs and lets running ones finish (with a grace).
-        async with open_job_table(ceph, settings) as jobs, anyio.create_task_group() as tg:
-            tg.start_soon(_connect_then_load_keys, ceph, keys)
-            with metrics.watching(ceph, keys, jobs):  # jobs by state etc., read at scrape time
+        commands = CommandTableCache(ceph)
+        async with (
+            open_cluster_state(
+                max_age=settings.cache_max_age,
+                stale_after=settings.cache_stale_after,
+                observe=metrics.observe_cache,
+            ) as state,
+            open_job_table(
+                ceph, settings, on_change=state.invalidate, read_only=commands.only_reads
+            ) as jobs,
+            anyio.create_task_group() as tg,
+        ):
+            maps = ClusterMaps(ceph, state)
+            tg.start_soon(_connect_then_load, ceph, keys, commands)
+            with metrics.watching(ceph, keys, jobs, state):  # read at scrape time
                 yield AppState(
                     settings=settings,
                     ceph=ceph,
                     keys=keys,
                     jobs=jobs,
                     metrics=metrics,
+                    maps=maps,
                     perf_cache=PerfSchemaCache(),
-                    commands=CommandTableCache(ceph),
+                    commands=commands,
                     deny_rules=deny_rules,
                     tls_certificate=served_certificate,
                 )
@@ -80,6 +96,10 @@ def create_app(settings: Settings | None = None, *, tls_certificate: str | None 
     return app
 
 
-async def _connect_then_load_keys(ceph: CephClient, keys: KeyStore) -> None:
+async def _connect_then_load(ceph: CephClient, keys: KeyStore, commands: CommandTableCache) -> None:
     await ceph.keep_connecting()
+    try:
+        await commands.get()  # so that jobs know read-only commands from the first one
+    except GatewayError as exc:
+        log.warning("cannot load the command table yet: %s", exc.message)
     await keys.keep_refreshing()

@@ -28,6 +28,7 @@ from prometheus_client.registry import Collector
 from app.access_log import RequestRecord
 from app.auth import KeyStore
 from app.ceph.client import CephClient
+from app.ceph.state import ClusterState
 from app.jobs import FAILED, PENDING, SUCCESS, JobTable
 
 # What a scraper gets unless its Accept header asks for OpenMetrics.
@@ -78,6 +79,14 @@ class GatewayMetrics:
             ["reason"],
             registry=self.registry,
         )
+        self.cache_events = Counter(
+            "cephgw_cache_events",
+            "The cluster-state cache, by map: reads answered from it (hit), after a refresh "
+            "(refresh) or from an old map while the cluster was slow (stale); refreshes that "
+            "found the map unchanged, fetched it, or failed.",
+            ["map", "event"],
+            registry=self.registry,
+        )
         self._prefixes: set[str] = set()
         self._prefixes_lock = threading.Lock()  # librados calls are observed from threads
 
@@ -92,6 +101,11 @@ class GatewayMetrics:
     def observe_ceph_call(self, target: str, prefix: str, seconds: float) -> None:
         """Time one librados command (the Ceph client's call observer; any thread)."""
         self.ceph_call_duration.labels(target, self._bounded_prefix(prefix)).observe(seconds)
+
+    def observe_cache(self, name: str, event: str) -> None:
+        """Count one cache event (the cluster-state cache's observer)."""
+        # A daemon's counters are one series for all daemons: their names are unbounded.
+        self.cache_events.labels("perf" if name.startswith("perf ") else name, event).inc()
 
     def auth_failed(self, reason: str) -> None:
         self.auth_failures.labels(reason).inc()
@@ -109,9 +123,11 @@ class GatewayMetrics:
     # -- state read at scrape time ----------------------------------------------------------
 
     @contextmanager
-    def watching(self, ceph: CephClient, keys: KeyStore, jobs: JobTable) -> Iterator[None]:
+    def watching(
+        self, ceph: CephClient, keys: KeyStore, jobs: JobTable, state: ClusterState
+    ) -> Iterator[None]:
         """Report the state of these objects (the lifespan's) at every scrape while open."""
-        collector = StateCollector(ceph, keys, jobs)
+        collector = StateCollector(ceph, keys, jobs, state)
         self.registry.register(collector)
         try:
             yield
@@ -130,10 +146,13 @@ class StateCollector(Collector):
     """Gauges computed when scraped: the job table by state, the cluster connection, the
     key store. Reading at scrape time keeps them exact without hooks in the code they watch."""
 
-    def __init__(self, ceph: CephClient, keys: KeyStore, jobs: JobTable) -> None:
+    def __init__(
+        self, ceph: CephClient, keys: KeyStore, jobs: JobTable, state: ClusterState
+    ) -> None:
         self._ceph = ceph
         self._keys = keys
         self._jobs = jobs
+        self._state = state
 
     def describe(self) -> Iterable[Metric]:
         return self._families()
@@ -168,4 +187,18 @@ class StateCollector(Collector):
             "1 once the API keys were read from the cluster.",
             value=int(self._keys.loaded),
         )
-        return [jobs, job_bytes, connected, keys_loaded]
+        ages = GaugeMetricFamily(
+            "cephgw_cache_age_seconds",
+            "How old each map of the cluster-state cache is (since the cluster last confirmed "
+            "it), by map; daemons' counters as the oldest of them.",
+            labels=["map"],
+        )
+        by_name: dict[str, float] = {}
+        for cached in self._state.maps():
+            age = cached.age()
+            if age is not None:
+                name = "perf" if cached.name.startswith("perf ") else cached.name
+                by_name[name] = max(age, by_name.get(name, 0.0))
+        for name, age in sorted(by_name.items()):
+            ages.add_metric([name], age)
+        return [jobs, job_bytes, connected, keys_loaded, ages]

@@ -80,6 +80,24 @@ class Settings(BaseSettings):
         ge=1,
         description="Threads that may block in librados at once; further calls queue.",
     )
+    cache_max_age: float = Field(
+        default=1.0,
+        ge=0,
+        description=(
+            "Seconds an answer may be old: reads are served from the cluster maps the gateway "
+            "keeps, refreshed once older (cheaply: the OSD map epoch is checked first). 0: "
+            "every read goes to the cluster."
+        ),
+    )
+    cache_stale_after: float = Field(
+        default=1.0,
+        gt=0,
+        description=(
+            "Seconds a read waits for a refresh; past it the read is answered from the last "
+            'maps known, with `Warning: 110 - "Response is Stale"`, or 503 when none is '
+            "known yet."
+        ),
+    )
     key_refresh_interval: float = Field(
         default=2.0,
         gt=0,

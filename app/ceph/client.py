@@ -8,6 +8,7 @@ own mon/osd op timeouts set, and turns a non-zero return into a typed `CephError
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import logging
 import threading
@@ -41,7 +42,7 @@ class _SharedCall:
 
     def __init__(self) -> None:
         self.done = anyio.Event()
-        self.result = b""
+        self.result: Any = None
         self.error: BaseException | None = None
 
 
@@ -58,6 +59,9 @@ class CephClient:
         self._idle = threading.Condition()
         self._limiter = anyio.CapacityLimiter(settings.ceph_threads)
         self.last_connect_error: str = "not connected yet"
+        # Since when the cluster has not answered (a call timed out, or none could be made);
+        # None while it answers. Writes are refused at once meanwhile (app/jobs.py).
+        self.unreachable_since: float | None = time.monotonic()
         self._in_flight: dict[str, _SharedCall] = {}
 
     @property
@@ -92,6 +96,7 @@ class CephClient:
         with self._lock:
             self._cluster = cluster
         self.last_connect_error = ""
+        self.unreachable_since = None
         log.info("connected to the cluster as %s", s.name)
 
     def close(self) -> None:
@@ -179,6 +184,8 @@ class CephClient:
         handle = self._handle()
         with self._timed("mon", command):
             ret, outb, outs = handle.mon_command(cmd, inbuf, timeout=int(self.timeout))
+        if ret == -errno.ETIMEDOUT:
+            self._no_answer()
         return int(ret), bytes(outb).decode("utf-8", "replace"), str(outs)
 
     def mgr_command(self, command: Mapping[str, Any], target: str | None = None) -> bytes:
@@ -220,11 +227,23 @@ class CephClient:
 
         try:
             with anyio.fail_after(self.timeout + 5):
-                return await anyio.to_thread.run_sync(
+                result = await anyio.to_thread.run_sync(
                     tracked, limiter=self._limiter, abandon_on_cancel=True
                 )
         except TimeoutError as exc:
+            self._no_answer()
             raise CephError(errno.ETIMEDOUT, "the cluster did not answer in time") from exc
+        except (CephError, ServiceUnavailable) as exc:
+            if isinstance(exc, ServiceUnavailable) or exc.errno == errno.ETIMEDOUT:
+                self._no_answer()
+            raise
+        self.unreachable_since = None
+        return result
+
+    def _no_answer(self) -> None:
+        # The first call that went unanswered; cleared by the next one answered.
+        if self.unreachable_since is None:
+            self.unreachable_since = time.monotonic()
 
     async def amon_command(
         self, command: Mapping[str, Any], inbuf: bytes = b"", target: str | None = None
@@ -232,9 +251,17 @@ class CephClient:
         return await self._run(lambda: self.mon_command(command, inbuf, target))
 
     async def amon_command_result(
-        self, command: Mapping[str, Any], inbuf: bytes = b""
+        self, command: Mapping[str, Any], *, shared: bool = False
     ) -> tuple[int, str, str]:
-        return await self._run(lambda: self.mon_command_result(command, inbuf))
+        """`mon_command_result`; with `shared` (a command that only reads), identical calls
+        in flight share one, as reads do."""
+        call = functools.partial(self._run, lambda: self.mon_command_result(command))
+        if not shared:
+            return await call()
+        result: tuple[int, str, str] = await self._shared(
+            f"result/{json.dumps(command, sort_keys=True)}", call
+        )
+        return result
 
     async def amgr_command(self, command: Mapping[str, Any], target: str | None = None) -> bytes:
         return await self._run(lambda: self.mgr_command(command, target))
@@ -242,7 +269,7 @@ class CephClient:
     async def aosd_command(self, osd_id: int, command: Mapping[str, Any]) -> bytes:
         return await self._run(lambda: self.osd_command(osd_id, command))
 
-    async def _shared(self, key: str, call: Callable[[], Awaitable[bytes]]) -> bytes:
+    async def _shared(self, key: str, call: Callable[[], Awaitable[T]]) -> T:
         # Identical reads already in flight share one librados call: under load, sixteen
         # clients asking for /osd cost one `osd dump`, and each still gets an answer from a
         # call that started after its request arrived. Bytes are shared, never parsed objects,
@@ -250,21 +277,23 @@ class CephClient:
         while (pending := self._in_flight.get(key)) is not None:
             await pending.done.wait()
             if pending.error is None:
-                return pending.result
+                result: T = pending.result
+                return result
             if not isinstance(pending.error, anyio.get_cancelled_exc_class()):
                 raise pending.error
             # The request that made the call was cancelled, not the call's answer: ask again.
         shared = _SharedCall()
         self._in_flight[key] = shared
         try:
-            shared.result = await call()
+            value = await call()
+            shared.result = value
         except BaseException as exc:
             shared.error = exc
             raise
         finally:
             del self._in_flight[key]
             shared.done.set()
-        return shared.result
+        return value
 
     async def mon_json(self, command: Mapping[str, Any], target: str | None = None) -> Any:
         """Run a read-only mon command and parse its JSON output."""

@@ -256,6 +256,16 @@ class CommandTableCache:
         self._loaded_at = 0.0
         self._lock = anyio.Lock()  # one load at a time, however many requests wait for it
 
+    @property
+    def loaded(self) -> CommandTable | None:
+        """The table as last loaded (None before the first load), without asking the mon."""
+        return self._table
+
+    def only_reads(self, command: Mapping[str, Any]) -> bool:
+        """Whether the loaded table marks `command` as only reading (False before it loads)."""
+        info = self._table.get(str(command.get("prefix", ""))) if self._table else None
+        return info is not None and info.read_only
+
     async def get(self) -> CommandTable:
         async with self._lock:
             if self._table is None or time.monotonic() - self._loaded_at > self._ttl:

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pydantic import TypeAdapter
 
 from app.ceph.client import CephClient
-from app.ceph.osd_map import osd_dump
+from app.ceph.state import Answer, answer
 from app.errors import BadRequest, NotFound, ServiceUnavailable
-from app.models.config import OsdFlagsUpdate
+from app.models.config import ClusterConfig, ConfigOptionValue, OsdFlags, OsdFlagsUpdate
+
+if TYPE_CHECKING:
+    from app.ceph.maps import ClusterMaps
+
+CLUSTER_CONFIG = TypeAdapter(ClusterConfig)
+CONFIG_OPTION = TypeAdapter(ConfigOptionValue)
+OSD_FLAG_LIST = TypeAdapter(OsdFlags)
 
 
 def osd_flags(flags: str) -> list[str]:
@@ -51,15 +60,25 @@ async def cluster_config(ceph: CephClient) -> dict[str, str]:
     return config
 
 
-async def get_cluster_config_option(ceph: CephClient, key: str) -> str:
+async def get_cluster_config(maps: ClusterMaps) -> Answer:
+    """The active mgr's configuration."""
+    reading = await maps.mgr_config.get()
+    return answer(reading, "config", lambda: reading.value, CLUSTER_CONFIG)
+
+
+async def get_cluster_config_option(maps: ClusterMaps, key: str) -> Answer:
     """One option of the active mgr's configuration; 404 when there is no such option."""
-    return config_option(await cluster_config(ceph), key)
+    reading = await maps.mgr_config.get()
+    value = config_option(reading.value, key)
+    return answer(reading, ("option", key), lambda: value, CONFIG_OPTION)
 
 
-async def list_osd_flags(ceph: CephClient) -> list[str]:
+async def list_osd_flags(maps: ClusterMaps) -> Answer:
     """The OSD map flags."""
-    dump = await osd_dump(ceph)
-    return osd_flags(dump.get("flags", ""))
+    reading = await maps.osd.get()
+    return answer(
+        reading, "flags", lambda: osd_flags(reading.value.dump.get("flags", "")), OSD_FLAG_LIST
+    )
 
 
 # -- writes: the module's commands, as waves of a job ------------------------------------------

@@ -1,4 +1,4 @@
-"""Ceph calls and pure shaping for CRUSH rules: everything comes from `osd crush dump`.
+"""CRUSH rules: everything comes from the OSD map's `osd crush dump` (app/ceph/osd_map.py).
 
 The restful module does not place data like CRUSH does; it over-approximates a rule by the
 set of OSDs the rule *could* pick (every candidate under each `take`). That set gives
@@ -8,19 +8,20 @@ set of OSDs the rule *could* pick (every candidate under each `take`). That set 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.ceph.client import CephClient
-from app.ceph.osd_map import osd_dump
+from pydantic import TypeAdapter
+
+from app.ceph.state import Answer, answer
+from app.models.crush import CrushRule
+
+if TYPE_CHECKING:
+    from app.ceph.maps import ClusterMaps
+
+CRUSH_RULE_LIST = TypeAdapter(list[CrushRule])
 
 Bucket = Mapping[str, Any]
 Step = Mapping[str, Any]
-
-
-async def crush_dump(ceph: CephClient) -> dict[str, Any]:
-    """`osd crush dump`: one call gives both `rules` and `buckets` (shadow ~class ones too)."""
-    dump: dict[str, Any] = await ceph.mon_json({"prefix": "osd crush dump"})
-    return dump
 
 
 def _leaf_ids(node_id: int, buckets_by_id: Mapping[int, Bucket]) -> set[int]:
@@ -145,8 +146,13 @@ def shape_crush_rules(
     ]
 
 
-async def list_crush_rules(ceph: CephClient) -> list[dict[str, Any]]:
+async def list_crush_rules(maps: ClusterMaps) -> Answer:
     """Every CRUSH rule with the number of OSDs it can reach."""
-    crush = await crush_dump(ceph)
-    pools = (await osd_dump(ceph)).get("pools", []) if needs_pool_sizes(crush) else []
-    return shape_crush_rules(crush, pools)
+    reading = await maps.osd.get()
+    osd_maps = reading.value
+    return answer(
+        reading,
+        "crush rules",
+        lambda: shape_crush_rules(osd_maps.crush, osd_maps.dump.get("pools", [])),
+        CRUSH_RULE_LIST,
+    )

@@ -8,11 +8,22 @@ any mon without a target on every release) and `mon metadata` (the host name).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import TypeAdapter
 
 from app.ceph.client import CephClient
 from app.ceph.concurrency import gather
 from app.ceph.shaping import find_or_404
+from app.ceph.state import Answer, Reading, answer
+from app.models.mon import Mon
+
+if TYPE_CHECKING:
+    from app.ceph.maps import ClusterMaps
+
+MON_LIST = TypeAdapter(list[Mon])
+MON = TypeAdapter(Mon)
 
 
 def mon_hostnames(metadata: Sequence[Mapping[str, Any]]) -> dict[str, str]:
@@ -67,17 +78,37 @@ def find_mon(mons: Sequence[dict[str, Any]], name: str) -> dict[str, Any]:
     return find_or_404(mons, "name", name, f'Failed to identify the monitor node "{name}"')
 
 
-async def list_mons(ceph: CephClient) -> list[dict[str, Any]]:
-    """Every mon, in monmap (rank) order."""
+@dataclass(frozen=True)
+class MonMaps:
+    """What /mon (and /perf, for the mons in quorum) is built from."""
+
+    quorum_status: dict[str, Any]
+    metadata: list[dict[str, Any]]
+
+
+async def read_mon_maps(ceph: CephClient) -> MonMaps:
     quorum_status, metadata = await gather(
         [
             lambda: ceph.mon_json({"prefix": "quorum_status"}),
             lambda: ceph.mon_json({"prefix": "mon metadata"}),
         ]
     )
-    return shape_mons(quorum_status, metadata or [])
+    return MonMaps(quorum_status=quorum_status, metadata=metadata or [])
 
 
-async def get_mon(ceph: CephClient, name: str) -> dict[str, Any]:
+def _mons(reading: Reading[MonMaps]) -> list[dict[str, Any]]:
+    value = reading.value
+    return reading.snapshot.derive("mons", lambda: shape_mons(value.quorum_status, value.metadata))
+
+
+async def list_mons(maps: ClusterMaps) -> Answer:
+    """Every mon, in monmap (rank) order."""
+    reading = await maps.mon.get()
+    return answer(reading, "mons", lambda: _mons(reading), MON_LIST, exclude_unset=True)
+
+
+async def get_mon(maps: ClusterMaps, name: str) -> Answer:
     """One mon by name; 404 when there is none."""
-    return find_mon(await list_mons(ceph), name)
+    reading = await maps.mon.get()
+    mon = find_mon(_mons(reading), name)
+    return answer(reading, ("mon", name), lambda: mon, MON, exclude_unset=True)

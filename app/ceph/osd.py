@@ -9,29 +9,26 @@ module's mon commands, as waves of a job.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
-from app.ceph.client import CephClient
-from app.ceph.concurrency import gather
-from app.ceph.crush import crush_dump, crush_rule_osds
-from app.ceph.osd_map import osd_dump
+from pydantic import TypeAdapter
+
+from app.ceph.crush import crush_rule_osds
+from app.ceph.osd_map import OsdMaps
 from app.ceph.shaping import as_float, find_or_404
+from app.ceph.state import Answer, Reading, answer
 from app.errors import BadRequest, Conflict, NotFound
-from app.models.osd import OsdCommandName
+from app.models.osd import Osd, OsdCommandName, OsdCommands
+
+if TYPE_CHECKING:
+    from app.ceph.maps import ClusterMaps
+
+OSD_LIST = TypeAdapter(list[Osd])
+OSD = TypeAdapter(Osd)
+OSD_COMMANDS = TypeAdapter(OsdCommands)
 
 # The commands the module lets a client run on an up OSD, as the body's schema lists them.
 OSD_IMPLEMENTED_COMMANDS: tuple[str, ...] = get_args(OsdCommandName)
-
-
-@dataclass(frozen=True)
-class OsdMaps:
-    """The four answers /osd is built from."""
-
-    dump: dict[str, Any]
-    crush: dict[str, Any]
-    tree: dict[str, Any]
-    metadata: list[dict[str, Any]]
 
 
 def valid_commands(osd: Mapping[str, Any]) -> list[str]:
@@ -147,43 +144,44 @@ def find_osd(osds: Sequence[Mapping[str, Any]], osd_id: int) -> Mapping[str, Any
     return find_or_404(osds, "osd", osd_id, not_found(osd_id).message)
 
 
-async def read_osd_maps(ceph: CephClient) -> OsdMaps:
-    """The four answers, read concurrently; `osd tree` at the epoch of `osd dump`.
-
-    Pinning the tree to the dump's epoch keeps reweight consistent with up/in. The CRUSH
-    dump and the metadata take no epoch: they are read alongside, in the same round trip.
-    """
-
-    async def dump_then_tree() -> tuple[Any, Any]:
-        dump = await osd_dump(ceph)
-        return dump, await ceph.mon_json({"prefix": "osd tree", "epoch": dump["epoch"]})
-
-    (dump, tree), crush, metadata = await gather(
-        [
-            dump_then_tree,
-            lambda: crush_dump(ceph),
-            lambda: ceph.mon_json({"prefix": "osd metadata"}),
-        ]
-    )
-    return OsdMaps(dump=dump, crush=crush, tree=tree, metadata=metadata or [])
+def shaped_osds(maps: OsdMaps) -> list[dict[str, Any]]:
+    return shape_osds(maps.dump, maps.crush, maps.tree, maps.metadata)
 
 
-async def list_osds(ceph: CephClient, pool_id: int | None = None) -> list[dict[str, Any]]:
+def _osds(reading: Reading[OsdMaps]) -> list[dict[str, Any]]:
+    """The module's /osd of a snapshot, shaped once."""
+    return reading.snapshot.derive("osds", lambda: shaped_osds(reading.value))
+
+
+def _osd(reading: Reading[OsdMaps], osd_id: int) -> Mapping[str, Any]:
+    by_id = reading.snapshot.derive("osd by id", lambda: {o["osd"]: o for o in _osds(reading)})
+    if osd_id not in by_id:
+        raise not_found(osd_id)
+    return by_id[osd_id]
+
+
+async def list_osds(maps: ClusterMaps, pool_id: int | None = None) -> Answer:
     """Every OSD in map order; with `pool_id`, only those that pool can reach."""
-    maps = await read_osd_maps(ceph)
-    osds = shape_osds(maps.dump, maps.crush, maps.tree, maps.metadata)
-    return osds if pool_id is None else filter_by_pool(osds, pool_id)
+    reading = await maps.osd.get()
+    if pool_id is None:
+        return answer(reading, "osds", lambda: _osds(reading), OSD_LIST)
+    return answer(
+        reading, ("osds of", pool_id), lambda: filter_by_pool(_osds(reading), pool_id), OSD_LIST
+    )
 
 
-async def get_osd(ceph: CephClient, osd_id: int) -> dict[str, Any]:
+async def get_osd(maps: ClusterMaps, osd_id: int) -> Answer:
     """One OSD by id; 404 when there is none."""
-    return dict(find_osd(await list_osds(ceph), osd_id))
+    reading = await maps.osd.get()
+    osd = _osd(reading, osd_id)
+    return answer(reading, ("osd", osd_id), lambda: osd, OSD)
 
 
-async def list_osd_commands(ceph: CephClient, osd_id: int) -> list[str]:
-    """The commands one may run on the OSD now; only `osd dump` is needed for that."""
-    dump = await osd_dump(ceph)
-    return valid_commands(find_osd(dump.get("osds", []), osd_id))
+async def list_osd_commands(maps: ClusterMaps, osd_id: int) -> Answer:
+    """The commands one may run on the OSD now."""
+    reading = await maps.osd.get()
+    osd = _osd(reading, osd_id)
+    return answer(reading, ("commands", osd_id), lambda: valid_commands(osd), OSD_COMMANDS)
 
 
 # -- writes: the module's commands, as waves of a job ------------------------------------------
@@ -230,18 +228,18 @@ def command_commands(osd: Mapping[str, Any], command: str) -> list[list[dict[str
 
 
 async def update_waves(
-    ceph: CephClient, osd_id: int, changes: Mapping[str, Any]
+    maps: ClusterMaps, osd_id: int, changes: Mapping[str, Any]
 ) -> list[list[dict[str, Any]]]:
     """The wave changing OSD `osd_id` (`changes`: in, up, reweight); 400 for `up: true`,
     404 when there is no such OSD."""
     waves = update_commands(
         osd_id, in_=changes.get("in"), up=changes.get("up"), reweight=changes.get("reweight")
     )
-    find_osd((await osd_dump(ceph)).get("osds", []), osd_id)
+    find_osd((await maps.osd.get(fresh=True)).value.dump.get("osds", []), osd_id)
     return waves
 
 
-async def command_waves(ceph: CephClient, osd_id: int, command: str) -> list[list[dict[str, Any]]]:
+async def command_waves(maps: ClusterMaps, osd_id: int, command: str) -> list[list[dict[str, Any]]]:
     """The wave running `command` on OSD `osd_id`; 404 when there is none, 409 when down."""
-    osd = find_osd((await osd_dump(ceph)).get("osds", []), osd_id)
+    osd = find_osd((await maps.osd.get(fresh=True)).value.dump.get("osds", []), osd_id)
     return command_commands(osd, command)

@@ -18,14 +18,21 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import re2
+from pydantic import TypeAdapter
 
 from app.ceph.client import CephClient
 from app.ceph.concurrency import gather
-from app.ceph.osd_map import osd_dump
+from app.ceph.state import Answer, Reading, render
 from app.errors import BadRequest, CephError
+from app.models.perf import PerfCounters
+
+if TYPE_CHECKING:
+    from app.ceph.maps import ClusterMaps
+
+PERF_COUNTERS = TypeAdapter(PerfCounters)
 
 log = logging.getLogger(__name__)
 
@@ -279,10 +286,14 @@ async def read_schema(ceph: CephClient, daemon: PerfDaemon) -> Schema:
     return merge_schemas(schema or {}, histogram_schema or {})
 
 
-async def read_daemon_counters(
-    ceph: CephClient, cache: PerfSchemaCache, daemon: PerfDaemon, min_priority: int
-) -> dict[str, dict[str, Any]] | None:
-    """One daemon's counters; None when it cannot be asked (it went down, it timed out)."""
+# One daemon's counters as read: its schema and its `perf dump`; None when it cannot be asked.
+DaemonPerf = tuple[Schema, dict[str, Any]] | None
+
+
+async def read_daemon_perf(
+    ceph: CephClient, cache: PerfSchemaCache, daemon: PerfDaemon
+) -> DaemonPerf:
+    """One daemon's schema and counters; None when it cannot be asked (down, timed out)."""
     try:
         cached = cache.get(daemon)
         if cached is None:
@@ -303,7 +314,7 @@ async def read_daemon_counters(
     except CephError as exc:
         log.warning("no perf counters from %s: %s", daemon.name, exc.message)
         return None
-    return shape_daemon_counters(schema, dump or {}, min_priority)
+    return schema, dump or {}
 
 
 async def read_stats_threshold(ceph: CephClient) -> int:
@@ -319,25 +330,48 @@ async def read_stats_threshold(ceph: CephClient) -> int:
 
 
 async def get_perf_counters(
-    ceph: CephClient, cache: PerfSchemaCache, daemon_pattern: str | None = None
-) -> dict[str, dict[str, dict[str, Any]]]:
+    maps: ClusterMaps, cache: PerfSchemaCache, daemon_pattern: str | None = None
+) -> Answer:
     """`<type>.<id>` → its counters, for the daemons whose name `daemon_pattern` matches."""
     matches = compile_daemon_filter(daemon_pattern)
-    osd_map, quorum_status, threshold = await gather(
-        [
-            lambda: osd_dump(ceph),
-            lambda: ceph.mon_json({"prefix": "quorum_status"}),
-            lambda: read_stats_threshold(ceph),
-        ]
-    )
-    daemons = perf_daemons(osd_map, quorum_status)
+    osd, mon, threshold = await gather([maps.osd.get, maps.mon.get, maps.stats_threshold.get])
+    daemons = perf_daemons(osd.value.dump, mon.value.quorum_status)
     cache.retain(d.name for d in daemons)
+    maps.forget_perf({_perf_key(d) for d in daemons})
     # Filter before asking: `?daemon=osd.0` costs one daemon's calls, not the cluster's.
     wanted = [d for d in daemons if matches(d.name)]
-    min_priority = min_shown_priority(threshold)
-    results = await gather(
-        [functools.partial(read_daemon_counters, ceph, cache, d, min_priority) for d in wanted],
+    min_priority = min_shown_priority(threshold.value)
+    readings = await gather(
+        [
+            maps.perf(_perf_key(d), functools.partial(read_daemon_perf, maps.ceph, cache, d)).get
+            for d in wanted
+        ],
         limit=PERF_CONCURRENCY,
     )
-    # Like the module, a daemon with no counter at this priority is left out.
-    return {d.name: counters for d, counters in zip(wanted, results, strict=True) if counters}
+    counters = {}
+    for daemon, reading in zip(wanted, readings, strict=True):
+        shaped = _shaped(reading, min_priority)
+        # Like the module, a daemon with no counter at this priority is left out.
+        if shaped:
+            counters[daemon.name] = shaped
+    every = [osd, mon, threshold, *readings]
+    return Answer(
+        render(PERF_COUNTERS, counters, exclude_unset=True),
+        age=max(r.age for r in every),
+        stale=any(r.stale for r in every),
+    )
+
+
+def _perf_key(daemon: PerfDaemon) -> str:
+    # A daemon that restarted is another one: its counters start over.
+    return f"{daemon.name}@{daemon.incarnation}"
+
+
+def _shaped(reading: Reading[DaemonPerf], min_priority: int) -> dict[str, dict[str, Any]]:
+    perf = reading.value
+    if perf is None:
+        return {}
+    schema, dump = perf
+    return reading.snapshot.derive(
+        ("counters", min_priority), lambda: shape_daemon_counters(schema, dump, min_priority)
+    )

@@ -1,17 +1,24 @@
-"""Ceph calls for pools: reads come from `osd dump`; writes are the module's commands, as
-waves of a job (app/jobs.py runs them)."""
+"""Pools: reads come from the OSD map of the cluster-state cache; writes are the module's
+commands, as waves of a job (app/jobs.py runs them), checked against a fresh OSD map."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.ceph.client import CephClient
-from app.ceph.crush import crush_dump
-from app.ceph.osd_map import osd_dump
+from pydantic import TypeAdapter
+
+from app.ceph.osd_map import OsdMaps
 from app.ceph.shaping import Entry, find_entry, find_or_404, shape_pool
+from app.ceph.state import Answer, Reading, answer
 from app.errors import BadRequest, Conflict
-from app.models.pool import PoolArgs
+from app.models.pool import Pool, PoolArgs
+
+if TYPE_CHECKING:
+    from app.ceph.maps import ClusterMaps
+
+POOL_LIST = TypeAdapter(list[Pool])
+POOL = TypeAdapter(Pool)
 
 
 def shape_pools(dump: dict[str, Any]) -> list[dict[str, Any]]:
@@ -22,14 +29,21 @@ def find_pool(pools: Sequence[Entry], pool_id: int) -> Entry:
     return find_or_404(pools, "pool", pool_id, f'Failed to identify the pool id "{pool_id}"')
 
 
-async def list_pools(ceph: CephClient) -> list[dict[str, Any]]:
+def _pools(reading: Reading[OsdMaps]) -> list[dict[str, Any]]:
+    return reading.snapshot.derive("pools", lambda: shape_pools(reading.value.dump))
+
+
+async def list_pools(maps: ClusterMaps) -> Answer:
     """Every pool, in the order of the OSD map."""
-    return shape_pools(await osd_dump(ceph))
+    reading = await maps.osd.get()
+    return answer(reading, "pools", lambda: _pools(reading), POOL_LIST, exclude_unset=True)
 
 
-async def get_pool(ceph: CephClient, pool_id: int) -> dict[str, Any]:
+async def get_pool(maps: ClusterMaps, pool_id: int) -> Answer:
     """One pool by id; 404 when there is none."""
-    return find_pool(await list_pools(ceph), pool_id)
+    reading = await maps.osd.get()
+    pool = find_pool(_pools(reading), pool_id)
+    return answer(reading, ("pool", pool_id), lambda: pool, POOL, exclude_unset=True)
 
 
 # -- writes: the module's commands, as waves of a job ------------------------------------------
@@ -151,23 +165,27 @@ def find_pool_by_name(pools: Sequence[Mapping[str, Any]], name: str) -> Mapping[
     return find_entry(pools, "pool_name", name)
 
 
-async def _resolved(ceph: CephClient, args: Mapping[str, Any]) -> dict[str, Any]:
-    """`args` with crush_rule turned into a rule name (one `osd crush dump` when it is set)."""
+async def _fresh_osd_maps(maps: ClusterMaps) -> OsdMaps:
+    # A write checks today's map: a pool made or dropped a moment ago counts.
+    return (await maps.osd.get(fresh=True)).value
+
+
+def _resolved(osd_maps: OsdMaps, args: Mapping[str, Any]) -> dict[str, Any]:
+    """`args` with crush_rule turned into a rule name."""
     values = dict(args)
     if "crush_rule" in values:
-        rules = (await crush_dump(ceph)).get("rules", [])
+        rules = osd_maps.crush.get("rules", [])
         values["crush_rule"] = resolve_crush_rule(rules, values["crush_rule"])
     return values
 
 
-async def pool_name(ceph: CephClient, pool_id: int) -> str:
+def pool_name(osd_maps: OsdMaps, pool_id: int) -> str:
     """The name of pool `pool_id`; 404 when there is none."""
-    pool = find_pool((await osd_dump(ceph)).get("pools", []), pool_id)
-    return str(pool["pool_name"])
+    return str(find_pool(osd_maps.dump.get("pools", []), pool_id)["pool_name"])
 
 
 async def create_waves(
-    ceph: CephClient, name: str, pg_num: int, args: Mapping[str, Any]
+    maps: ClusterMaps, name: str, pg_num: int, args: Mapping[str, Any]
 ) -> list[list[dict[str, Any]]]:
     """The waves creating pool `name`; 400 for an unknown crush rule.
 
@@ -176,23 +194,24 @@ async def create_waves(
     pool untouched). With other arguments it is a 409: the module went on and applied them
     to the existing pool, a change nobody asked a create for.
     """
-    if find_pool_by_name((await osd_dump(ceph)).get("pools", []), name) is not None:
+    osd_maps = await _fresh_osd_maps(maps)
+    if find_pool_by_name(osd_maps.dump.get("pools", []), name) is not None:
         if args:
             raise Conflict(
                 f'The pool "{name}" already exists; change it with PATCH /pool/{{pool_id}}'
             )
         return create_commands(name, pg_num, {})
-    return create_commands(name, pg_num, await _resolved(ceph, args))
+    return create_commands(name, pg_num, _resolved(osd_maps, args))
 
 
 async def update_waves(
-    ceph: CephClient, pool_id: int, args: Mapping[str, Any]
+    maps: ClusterMaps, pool_id: int, args: Mapping[str, Any]
 ) -> list[list[dict[str, Any]]]:
     """The waves changing pool `pool_id`; 404 when there is none, 400 for an unknown rule."""
-    name = await pool_name(ceph, pool_id)
-    return update_commands(name, await _resolved(ceph, args))
+    osd_maps = await _fresh_osd_maps(maps)
+    return update_commands(pool_name(osd_maps, pool_id), _resolved(osd_maps, args))
 
 
-async def delete_waves(ceph: CephClient, pool_id: int) -> list[list[dict[str, Any]]]:
+async def delete_waves(maps: ClusterMaps, pool_id: int) -> list[list[dict[str, Any]]]:
     """The wave deleting pool `pool_id`; 404 when there is none."""
-    return delete_commands(await pool_name(ceph, pool_id))
+    return delete_commands(pool_name(await _fresh_osd_maps(maps), pool_id))

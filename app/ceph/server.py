@@ -11,14 +11,24 @@ import functools
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pydantic import TypeAdapter
 
 from app.ceph.client import CephClient
 from app.ceph.concurrency import gather
 from app.ceph.shaping import find_entry
+from app.ceph.state import Answer, Reading, answer, render
 from app.errors import CephError
+from app.models.server import Server
+
+if TYPE_CHECKING:
+    from app.ceph.maps import ClusterMaps
 
 log = logging.getLogger(__name__)
+
+SERVER_LIST = TypeAdapter(list[Server])
+SERVER = TypeAdapter(Server)
 
 # Daemon type → the key naming the daemon in that type's `<type> metadata` list.
 METADATA_ID_KEYS = {"mon": "name", "mgr": "name", "osd": "id", "mds": "name"}
@@ -137,11 +147,19 @@ async def all_daemons(ceph: CephClient) -> list[Daemon]:
     return daemons
 
 
-async def list_servers(ceph: CephClient) -> list[dict[str, Any]]:
+def _servers(reading: Reading[list[Daemon]]) -> list[dict[str, Any]]:
+    return reading.snapshot.derive("servers", lambda: shape_servers(reading.value))
+
+
+async def list_servers(maps: ClusterMaps) -> Answer:
     """Every host that runs a daemon, sorted by name."""
-    return shape_servers(await all_daemons(ceph))
+    reading = await maps.daemons.get()
+    return answer(reading, "servers", lambda: _servers(reading), SERVER_LIST, exclude_unset=True)
 
 
-async def get_server(ceph: CephClient, hostname: str) -> dict[str, Any]:
+async def get_server(maps: ClusterMaps, hostname: str) -> Answer:
     """One host; an unknown one has no services."""
-    return find_server(await list_servers(ceph), hostname)
+    reading = await maps.daemons.get()
+    server = find_server(_servers(reading), hostname)
+    # Not kept per host name: a client may ask for any name.
+    return Answer(render(SERVER, server, exclude_unset=True), reading.age, reading.stale)

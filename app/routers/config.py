@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 
 from app.ceph import config as config_ceph
-from app.deps import AdminKeyDep, CephDep, JobRunnerDep, KeyDep
+from app.deps import AdminKeyDep, JobRunnerDep, KeyDep, MapsDep
 from app.models.config import ClusterConfig, ConfigOptionValue, OsdFlags, OsdFlagsUpdate
 from app.models.error import KEYED_ERRORS
 from app.models.request import JOB_RESPONSES, JOB_STARTED, Job
-from app.routers.route import JsonBodyRoute
+from app.routers.route import JsonBodyRoute, answered
 
 router = APIRouter(
     prefix="/config", tags=["config"], responses=KEYED_ERRORS, route_class=JsonBodyRoute
@@ -36,8 +36,8 @@ OptionName = Annotated[
         "active."
     ),
 )
-async def get_cluster_config(ceph: CephDep, _key: KeyDep) -> dict[str, str]:
-    return await config_ceph.cluster_config(ceph)
+async def get_cluster_config(maps: MapsDep, _key: KeyDep) -> Response:
+    return answered(await config_ceph.get_cluster_config(maps))
 
 
 @router.get(
@@ -51,8 +51,8 @@ async def get_cluster_config(ceph: CephDep, _key: KeyDep) -> dict[str, str]:
         "JSON string. 404 for an unknown option (the module answered `null`)."
     ),
 )
-async def get_cluster_config_option(key: OptionName, ceph: CephDep, _key: KeyDep) -> str:
-    return await config_ceph.get_cluster_config_option(ceph, key)
+async def get_cluster_config_option(key: OptionName, maps: MapsDep, _key: KeyDep) -> Response:
+    return answered(await config_ceph.get_cluster_config_option(maps, key))
 
 
 @router.get(
@@ -66,8 +66,8 @@ async def get_cluster_config_option(key: OptionName, ceph: CephDep, _key: KeyDep
         '`pause`, the flag a client sets. `[""]` when none is set, as in the module.'
     ),
 )
-async def list_osd_flags(ceph: CephDep, _key: KeyDep) -> list[str]:
-    return await config_ceph.list_osd_flags(ceph)
+async def list_osd_flags(maps: MapsDep, _key: KeyDep) -> Response:
+    return answered(await config_ceph.list_osd_flags(maps))
 
 
 @router.patch(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from app.ceph import crush as crush_ceph
-from app.deps import CephDep, KeyDep
+from app.deps import KeyDep, MapsDep
 from app.models.crush import CrushRule
 from app.models.error import KEYED_ERRORS
+from app.routers.route import answered
 
 router = APIRouter(prefix="/crush", tags=["crush"], responses=KEYED_ERRORS)
 
@@ -25,5 +24,5 @@ router = APIRouter(prefix="/crush", tags=["crush"], responses=KEYED_ERRORS)
         "its take steps can reach (0 for an erasure-coded rule, as in the module)."
     ),
 )
-async def list_crush_rules(ceph: CephDep, _key: KeyDep) -> list[dict[str, Any]]:
-    return await crush_ceph.list_crush_rules(ceph)
+async def list_crush_rules(maps: MapsDep, _key: KeyDep) -> Response:
+    return answered(await crush_ceph.list_crush_rules(maps))

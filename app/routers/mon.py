@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 
 from app.ceph import mon as mon_ceph
-from app.deps import CephDep, KeyDep
+from app.deps import KeyDep, MapsDep
 from app.models.error import KEYED_ERRORS
 from app.models.mon import Mon
+from app.routers.route import answered
 
 router = APIRouter(prefix="/mon", tags=["mon"], responses=KEYED_ERRORS)
 
@@ -30,8 +31,8 @@ MonName = Annotated[str, Path(description="The mon's name, as in the monmap.", e
         "as `server`."
     ),
 )
-async def list_mons(ceph: CephDep, _key: KeyDep) -> list[dict[str, Any]]:
-    return await mon_ceph.list_mons(ceph)
+async def list_mons(maps: MapsDep, _key: KeyDep) -> Response:
+    return answered(await mon_ceph.list_mons(maps))
 
 
 @router.get(
@@ -46,5 +47,5 @@ async def list_mons(ceph: CephDep, _key: KeyDep) -> list[dict[str, Any]]:
         "One entry of GET /mon; 404 when no mon has that name."
     ),
 )
-async def get_mon(name: MonName, ceph: CephDep, _key: KeyDep) -> dict[str, Any]:
-    return await mon_ceph.get_mon(ceph, name)
+async def get_mon(name: MonName, maps: MapsDep, _key: KeyDep) -> Response:
+    return answered(await mon_ceph.get_mon(maps, name))

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BeforeValidator
 
 from app.ceph import osd as osd_ceph
-from app.deps import AdminKeyDep, CephDep, JobRunnerDep, KeyDep
+from app.deps import AdminKeyDep, JobRunnerDep, KeyDep, MapsDep
 from app.models.error import KEYED_ERRORS, Responses, error_response
 from app.models.osd import Osd, OsdCommand, OsdCommands, OsdUpdate
 from app.models.request import JOB_RESPONSES, JOB_STARTED, Job
-from app.routers.route import JsonBodyRoute
+from app.routers.route import JsonBodyRoute, answered
 
 router = APIRouter(prefix="/osd", tags=["osd"], responses=KEYED_ERRORS, route_class=JsonBodyRoute)
 
@@ -51,8 +51,8 @@ OsdId = Annotated[int, Path(description="The OSD's id.", examples=[0])]
         "`?pool=<id>` keeps the OSDs that pool can reach (none for an unknown pool)."
     ),
 )
-async def list_osds(ceph: CephDep, _key: KeyDep, pool: PoolFilter = None) -> list[dict[str, Any]]:
-    return await osd_ceph.list_osds(ceph, pool)
+async def list_osds(maps: MapsDep, _key: KeyDep, pool: PoolFilter = None) -> Response:
+    return answered(await osd_ceph.list_osds(maps, pool))
 
 
 @router.get(
@@ -65,8 +65,8 @@ async def list_osds(ceph: CephDep, _key: KeyDep, pool: PoolFilter = None) -> lis
         "One entry of GET /osd; 404 when there is no such OSD."
     ),
 )
-async def get_osd(osd_id: OsdId, ceph: CephDep, _key: KeyDep) -> dict[str, Any]:
-    return await osd_ceph.get_osd(ceph, osd_id)
+async def get_osd(osd_id: OsdId, maps: MapsDep, _key: KeyDep) -> Response:
+    return answered(await osd_ceph.get_osd(maps, osd_id))
 
 
 @router.get(
@@ -80,8 +80,8 @@ async def get_osd(osd_id: OsdId, ceph: CephDep, _key: KeyDep) -> dict[str, Any]:
         "none while it is down; 404 when there is no such OSD."
     ),
 )
-async def list_osd_commands(osd_id: OsdId, ceph: CephDep, _key: KeyDep) -> list[str]:
-    return await osd_ceph.list_osd_commands(ceph, osd_id)
+async def list_osd_commands(osd_id: OsdId, maps: MapsDep, _key: KeyDep) -> Response:
+    return answered(await osd_ceph.list_osd_commands(maps, osd_id))
 
 
 @router.patch(
@@ -104,10 +104,10 @@ async def update_osd(
     osd_id: OsdId,
     body: OsdUpdate,
     jobs: JobRunnerDep,
-    ceph: CephDep,
+    maps: MapsDep,
     _key: AdminKeyDep,
 ) -> dict[str, Any]:
-    waves = await osd_ceph.update_waves(ceph, osd_id, body.changes())
+    waves = await osd_ceph.update_waves(maps, osd_id, body.changes())
     return await jobs.run(waves)
 
 
@@ -130,8 +130,8 @@ async def run_osd_command(
     osd_id: OsdId,
     body: OsdCommand,
     jobs: JobRunnerDep,
-    ceph: CephDep,
+    maps: MapsDep,
     _key: AdminKeyDep,
 ) -> dict[str, Any]:
-    waves = await osd_ceph.command_waves(ceph, osd_id, body.command)
+    waves = await osd_ceph.command_waves(maps, osd_id, body.command)
     return await jobs.run(waves)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from app.ceph import perf as perf_ceph
 from app.ceph.perf import MAX_DAEMON_PATTERN_LENGTH
-from app.deps import CephDep, KeyDep, PerfCacheDep
+from app.deps import KeyDep, MapsDep, PerfCacheDep
 from app.models.error import KEYED_ERRORS
 from app.models.perf import PerfCounters
+from app.routers.route import answered
 
 router = APIRouter(prefix="/perf", tags=["perf"], responses=KEYED_ERRORS)
 
@@ -34,7 +35,7 @@ router = APIRouter(prefix="/perf", tags=["perf"], responses=KEYED_ERRORS)
     ),
 )
 async def get_perf_counters(
-    ceph: CephDep,
+    maps: MapsDep,
     cache: PerfCacheDep,
     _key: KeyDep,
     daemon: Annotated[
@@ -51,5 +52,5 @@ async def get_perf_counters(
     page: Annotated[
         str | None, Query(description="Accepted and ignored, as in the module.")
     ] = None,
-) -> dict[str, dict[str, dict[str, Any]]]:
-    return await perf_ceph.get_perf_counters(ceph, cache, daemon)
+) -> Response:
+    return answered(await perf_ceph.get_perf_counters(maps, cache, daemon))

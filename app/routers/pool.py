@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 
 from app.ceph import pool as pool_ceph
-from app.deps import AdminKeyDep, CephDep, JobRunnerDep, KeyDep
+from app.deps import AdminKeyDep, JobRunnerDep, KeyDep, MapsDep
 from app.models.error import KEYED_ERRORS, Responses, error_response
 from app.models.pool import Pool, PoolCreate, PoolUpdate
 from app.models.request import JOB_RESPONSES, JOB_STARTED, Job
-from app.routers.route import JsonBodyRoute
+from app.routers.route import JsonBodyRoute, answered
 
 router = APIRouter(prefix="/pool", tags=["pool"], responses=KEYED_ERRORS, route_class=JsonBodyRoute)
 
@@ -38,8 +38,8 @@ PoolId = Annotated[int, Path(description="The pool's id (`pool` in GET /pool).",
         "`pgp_num` as the module does."
     ),
 )
-async def list_pools(ceph: CephDep, _key: KeyDep) -> list[dict[str, Any]]:
-    return await pool_ceph.list_pools(ceph)
+async def list_pools(maps: MapsDep, _key: KeyDep) -> Response:
+    return answered(await pool_ceph.list_pools(maps))
 
 
 @router.post(
@@ -62,10 +62,10 @@ async def list_pools(ceph: CephDep, _key: KeyDep) -> list[dict[str, Any]]:
 async def create_pool(
     body: PoolCreate,
     jobs: JobRunnerDep,
-    ceph: CephDep,
+    maps: MapsDep,
     _key: AdminKeyDep,
 ) -> dict[str, Any]:
-    waves = await pool_ceph.create_waves(ceph, body.name, body.pg_num, body.pool_args())
+    waves = await pool_ceph.create_waves(maps, body.name, body.pg_num, body.pool_args())
     return await jobs.run(waves)
 
 
@@ -81,8 +81,8 @@ async def create_pool(
         "One entry of GET /pool; 404 when there is no such pool."
     ),
 )
-async def get_pool(pool_id: PoolId, ceph: CephDep, _key: KeyDep) -> dict[str, Any]:
-    return await pool_ceph.get_pool(ceph, pool_id)
+async def get_pool(pool_id: PoolId, maps: MapsDep, _key: KeyDep) -> Response:
+    return answered(await pool_ceph.get_pool(maps, pool_id))
 
 
 @router.patch(
@@ -105,10 +105,10 @@ async def update_pool(
     pool_id: PoolId,
     body: PoolUpdate,
     jobs: JobRunnerDep,
-    ceph: CephDep,
+    maps: MapsDep,
     _key: AdminKeyDep,
 ) -> dict[str, Any]:
-    waves = await pool_ceph.update_waves(ceph, pool_id, body.pool_args())
+    waves = await pool_ceph.update_waves(maps, pool_id, body.pool_args())
     return await jobs.run(waves)
 
 
@@ -130,8 +130,8 @@ async def update_pool(
 async def delete_pool(
     pool_id: PoolId,
     jobs: JobRunnerDep,
-    ceph: CephDep,
+    maps: MapsDep,
     _key: AdminKeyDep,
 ) -> dict[str, Any]:
-    waves = await pool_ceph.delete_waves(ceph, pool_id)
+    waves = await pool_ceph.delete_waves(maps, pool_id)
     return await jobs.run(waves)

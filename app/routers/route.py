@@ -1,4 +1,5 @@
-"""The route class of every router that takes a body: JSON whatever the Content-Type says."""
+"""What the routers share: the route class of those that take a body (JSON whatever the
+Content-Type says), and the response of a cached read (its age, and whether it is stale)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+
+from app.ceph.state import Answer
 
 _JSON = b"application/json"
 
@@ -39,3 +42,17 @@ class JsonBodyRoute(APIRoute):
             return await handler(request)
 
         return json_body_handler
+
+
+# RFC 9111's warn-code for a cached answer past its freshness: the cluster did not answer in
+# time and the last map known was served (docs/api-guide.md).
+STALE_WARNING = '110 - "Response is Stale"'
+
+
+def answered(answer: Answer) -> Response:
+    """A read's answer, with its `Age` (whole seconds, as HTTP caches say it) and, when the
+    cluster could not refresh it in time, `Warning: 110`."""
+    headers = {"Age": str(int(answer.age))}
+    if answer.stale:
+        headers["Warning"] = STALE_WARNING
+    return Response(answer.body, media_type="application/json", headers=headers)

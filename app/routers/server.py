@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 
 from app.ceph import server as server_ceph
-from app.deps import CephDep, KeyDep
+from app.deps import KeyDep, MapsDep
 from app.models.error import KEYED_ERRORS
 from app.models.server import Server
+from app.routers.route import answered
 
 router = APIRouter(prefix="/server", tags=["server"], responses=KEYED_ERRORS)
 
@@ -33,8 +34,8 @@ HostName = Annotated[
         "daemons are left out."
     ),
 )
-async def list_servers(ceph: CephDep, _key: KeyDep) -> list[dict[str, Any]]:
-    return await server_ceph.list_servers(ceph)
+async def list_servers(maps: MapsDep, _key: KeyDep) -> Response:
+    return answered(await server_ceph.list_servers(maps))
 
 
 @router.get(
@@ -49,5 +50,5 @@ async def list_servers(ceph: CephDep, _key: KeyDep) -> list[dict[str, Any]]:
         "empty `ceph_version`, as in the module."
     ),
 )
-async def get_server(fqdn: HostName, ceph: CephDep, _key: KeyDep) -> dict[str, Any]:
-    return await server_ceph.get_server(ceph, fqdn)
+async def get_server(fqdn: HostName, maps: MapsDep, _key: KeyDep) -> Response:
+    return answered(await server_ceph.get_server(maps, fqdn))

@@ -23,6 +23,7 @@ from app.ceph.config import (
 )
 from app.errors import BadRequest, NotFound, ServiceUnavailable
 from app.models.config import ClusterConfig, OsdFlags, OsdFlagsUpdate
+from tests.support.maps import run_on_maps
 
 SAMPLES = Path(__file__).parent / "samples"
 
@@ -112,10 +113,12 @@ def test_cluster_config_asks_the_active_mgr() -> None:
 
 
 def test_cluster_config_option_unknown_is_404() -> None:
-    fake = cast(CephClient, FakeCeph("x"))
-    assert anyio.run(config_ceph.get_cluster_config_option, fake, "osd_pool_default_size") == "1"
+    fake = FakeCeph("x")
+    option = run_on_maps(fake, config_ceph.get_cluster_config_option, "osd_pool_default_size")
+    assert option == "1"
+    assert run_on_maps(fake, config_ceph.get_cluster_config) == fake.config
     with pytest.raises(NotFound):
-        anyio.run(config_ceph.get_cluster_config_option, fake, "nope")
+        run_on_maps(fake, config_ceph.get_cluster_config_option, "nope")
 
 
 # -- writes: OSD flags -------------------------------------------------------------------------

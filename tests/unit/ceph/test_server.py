@@ -6,11 +6,8 @@ import errno
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-import anyio
-
-from app.ceph.client import CephClient
 from app.ceph.server import (
     Daemon,
     core_daemons,
@@ -21,6 +18,7 @@ from app.ceph.server import (
     shape_servers,
 )
 from app.errors import CephError
+from tests.support.maps import run_on_maps
 
 SAMPLES = Path(__file__).parent / "samples"
 V16 = "ceph version 16.2.15 (618f440892089921c3e944a991122ddc44e60516) pacific (stable)"
@@ -158,10 +156,8 @@ class FakeCeph:
 
 
 def servers_from(fake: FakeCeph) -> list[dict[str, Any]]:
-    async def run() -> list[dict[str, Any]]:
-        return await list_servers(cast(CephClient, fake))
-
-    return anyio.run(run)
+    servers: list[dict[str, Any]] = run_on_maps(fake, list_servers)
+    return servers
 
 
 def test_list_servers_joins_metadata_and_the_service_map() -> None:
