@@ -26,7 +26,7 @@ from pydantic import TypeAdapter
 from app.ceph.client import CephClient
 from app.ceph.concurrency import gather
 from app.ceph.state import Answer, Reading, render
-from app.errors import BadRequest, CephError
+from app.errors import BadRequest, CephError, ServiceUnavailable
 from app.models.perf import PerfCounters
 
 if TYPE_CHECKING:
@@ -341,20 +341,27 @@ async def get_perf_counters(
     # Filter before asking: `?daemon=osd.0` costs one daemon's calls, not the cluster's.
     wanted = [d for d in daemons if matches(d.name)]
     min_priority = min_shown_priority(threshold.value)
+
+    async def read_one(daemon: PerfDaemon) -> Reading[DaemonPerf] | None:
+        read = functools.partial(read_daemon_perf, maps.ceph, cache, daemon)
+        try:
+            return await maps.perf(_perf_key(daemon), read).get()
+        except ServiceUnavailable:
+            # Nothing known of it yet, and it did not answer in time: left out, as a daemon
+            # that cannot be asked is.
+            log.warning("no perf counters from %s yet: it did not answer in time", daemon.name)
+            return None
+
     readings = await gather(
-        [
-            maps.perf(_perf_key(d), functools.partial(read_daemon_perf, maps.ceph, cache, d)).get
-            for d in wanted
-        ],
-        limit=PERF_CONCURRENCY,
+        [functools.partial(read_one, d) for d in wanted], limit=PERF_CONCURRENCY
     )
     counters = {}
     for daemon, reading in zip(wanted, readings, strict=True):
-        shaped = _shaped(reading, min_priority)
+        shaped = _shaped(reading, min_priority) if reading is not None else {}
         # Like the module, a daemon with no counter at this priority is left out.
         if shaped:
             counters[daemon.name] = shaped
-    every = [osd, mon, threshold, *readings]
+    every = [osd, mon, threshold, *(r for r in readings if r is not None)]
     return Answer(
         render(PERF_COUNTERS, counters, exclude_unset=True),
         age=max(r.age for r in every),

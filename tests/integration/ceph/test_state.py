@@ -1,0 +1,143 @@
+"""The cluster-state cache on a real cluster: reads served from it say how old they are, a
+change made elsewhere shows within `cache_max_age`, a write made through the gateway shows at
+once, and its refreshes cost an epoch check while nothing changes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+from cli.dev_cluster import DevCluster
+from tests.integration.conftest import ceph_cli, ceph_cli_json
+from tests.support import TEST_POOL, wait_until
+
+pytestmark = pytest.mark.integration
+
+Auth = tuple[str, str]
+COMMANDS = "cephgw_ceph_command_duration_seconds_count"
+
+
+@contextmanager
+def gateway(settings: Settings, auth: Auth, **update: object) -> Iterator[TestClient]:
+    with TestClient(create_app(settings.model_copy(update=update))) as client:
+        wait_until(lambda: client.get("/pool", auth=auth).status_code == 200, "ready", 30)
+        yield client
+
+
+def metric(client: TestClient, auth: Auth, name: str, **labels: str) -> float:
+    """The sum of a metric's samples with these labels (0 when there is none)."""
+    total = 0.0
+    for line in client.get("/metrics", auth=auth).text.splitlines():
+        if not line.startswith(name + "{"):
+            continue
+        series, _, value = line.rpartition(" ")
+        if all(f'{k}="{v}"' in series for k, v in labels.items()):
+            total += float(value)
+    return total
+
+
+def pool_id(client: TestClient, auth: Auth) -> int:
+    pools = client.get("/pool", auth=auth).json()
+    return int(next(p["pool"] for p in pools if p["pool_name"] == TEST_POOL))
+
+
+def test_a_read_from_the_cache_says_its_age_and_asks_nothing(
+    settings: Settings, admin_auth: Auth
+) -> None:
+    with gateway(settings, admin_auth, cache_max_age=60.0) as client:
+        first = client.get("/osd", auth=admin_auth)
+        dumps = metric(client, admin_auth, COMMANDS, prefix="osd dump")
+        stats = metric(client, admin_auth, COMMANDS, prefix="osd stat")
+        hits = metric(client, admin_auth, "cephgw_cache_events_total", map="OSD map", event="hit")
+        time.sleep(1.1)
+        again = client.get("/osd", auth=admin_auth)
+        assert again.content == first.content
+        assert int(again.headers["age"]) >= 1
+        assert "warning" not in again.headers
+        assert metric(client, admin_auth, COMMANDS, prefix="osd dump") == dumps
+        assert metric(client, admin_auth, COMMANDS, prefix="osd stat") == stats
+        assert (
+            metric(client, admin_auth, "cephgw_cache_events_total", map="OSD map", event="hit")
+            == hits + 1
+        )
+        assert metric(client, admin_auth, "cephgw_cache_age_seconds", map="OSD map") >= 1
+
+
+def test_past_its_age_a_map_that_did_not_change_costs_an_epoch_check(
+    settings: Settings, admin_auth: Auth
+) -> None:
+    with gateway(settings, admin_auth, cache_max_age=0.0) as client:
+        client.get("/osd", auth=admin_auth)
+        dumps = metric(client, admin_auth, COMMANDS, prefix="osd dump")
+        stats = metric(client, admin_auth, COMMANDS, prefix="osd stat")
+        for _ in range(3):
+            r = client.get("/osd", auth=admin_auth)
+            assert r.headers["age"] == "0"
+        assert metric(client, admin_auth, COMMANDS, prefix="osd stat") >= stats + 3
+        assert metric(client, admin_auth, COMMANDS, prefix="osd dump") == dumps
+
+
+def test_a_write_through_the_gateway_shows_at_once(
+    settings: Settings, admin_auth: Auth, cluster: DevCluster
+) -> None:
+    # A long max age: only the write's invalidation can make the change show.
+    with gateway(settings, admin_auth, cache_max_age=3600.0) as client:
+        pid = pool_id(client, admin_auth)
+        before = client.get(f"/pool/{pid}", auth=admin_auth).json()["quota_max_objects"]
+        wanted = before + 1000
+        try:
+            r = client.patch(
+                f"/pool/{pid}?wait=1", json={"quota_max_objects": wanted}, auth=admin_auth
+            )
+            assert r.json()["state"] == "success", r.text
+            assert client.get(f"/pool/{pid}", auth=admin_auth).json()["quota_max_objects"] == wanted
+            flags = client.patch("/config/osd?wait=1", json={"noscrub": True}, auth=admin_auth)
+            assert flags.json()["state"] == "success", flags.text
+            assert "noscrub" in client.get("/config/osd", auth=admin_auth).json()
+        finally:
+            ceph_cli(cluster, "osd", "unset", "noscrub")
+            ceph_cli(cluster, "osd", "pool", "set-quota", TEST_POOL, "max_objects", str(before))
+
+
+def test_a_change_made_elsewhere_shows_within_the_max_age(
+    settings: Settings, admin_auth: Auth, cluster: DevCluster
+) -> None:
+    with gateway(settings, admin_auth, cache_max_age=1.0) as client:
+        pid = pool_id(client, admin_auth)
+        before = client.get(f"/pool/{pid}", auth=admin_auth).json()["quota_max_bytes"]
+        wanted = before + 4096
+        try:
+            ceph_cli(cluster, "osd", "pool", "set-quota", TEST_POOL, "max_bytes", str(wanted))
+            changed_at = time.monotonic()
+            wait_until(
+                lambda: (
+                    client.get(f"/pool/{pid}", auth=admin_auth).json()["quota_max_bytes"] == wanted
+                ),
+                "the gateway shows the change made with the ceph CLI",
+                limit=10,
+                interval=0.05,
+            )
+            # The max age, plus one refresh.
+            assert time.monotonic() - changed_at < 2.5
+        finally:
+            ceph_cli(cluster, "osd", "pool", "set-quota", TEST_POOL, "max_bytes", str(before))
+
+
+def test_reads_of_one_osd_and_of_the_pools_are_views_of_one_map(
+    settings: Settings, admin_auth: Auth, cluster: DevCluster
+) -> None:
+    with gateway(settings, admin_auth) as client:
+        osds = client.get("/osd", auth=admin_auth).json()
+        for osd in osds:
+            assert client.get(f"/osd/{osd['osd']}", auth=admin_auth).json() == osd
+        epoch = ceph_cli_json(cluster, "osd", "dump")["epoch"]
+        assert isinstance(epoch, int)
+        assert [p["pool_name"] for p in client.get("/pool", auth=admin_auth).json()] == [
+            p["pool_name"] for p in ceph_cli_json(cluster, "osd", "dump")["pools"]
+        ]
