@@ -1,10 +1,12 @@
-"""A whole cluster's life: `up` makes and starts it, `down` stops and removes it."""
+"""A whole cluster's life: `up` makes and starts it, `down` stops and removes it; tests stop
+and start single daemons of it."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import shutil
+import signal
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +21,14 @@ from cli.dev_cluster.conf import (
     _mon_names,
     _plan_mons,
 )
-from cli.dev_cluster.processes import _own_processes, _start_daemon, _stop_daemons
+from cli.dev_cluster.processes import (
+    _is_ours,
+    _own_processes,
+    _read_pid,
+    _start_daemon,
+    _stop_daemon,
+    _stop_daemons,
+)
 from cli.dev_cluster.readiness import _wait_ready
 from cli.dev_cluster.state import MARKER_FILE, DevCluster, _is_dev_cluster_dir, _write_state
 from cli.dev_cluster.tools import DevClusterError, _check_binaries, _Deadline
@@ -130,3 +139,34 @@ def start_osd(cluster: DevCluster, osd_id: int, *, timeout: float = 30.0) -> int
     the mon has marked it up.
     """
     return _start_daemon(cluster.directory, "ceph-osd", f"osd.{osd_id}", _Deadline(timeout))
+
+
+def _check_mon(cluster: DevCluster, name: str) -> str:
+    if name not in cluster.mon_names:
+        raise DevClusterError(
+            f"no mon {name!r} in {cluster.directory} (mons: {', '.join(cluster.mon_names)})"
+        )
+    return f"mon.{name}"
+
+
+def stop_mon(cluster: DevCluster, name: str, *, kill: bool = False, timeout: float = 30.0) -> int:
+    """Stops mon `name` (SIGTERM, or SIGKILL with `kill`); returns its pid once it is gone.
+
+    For tests that take a mon away under load; `start_mon` brings it back. Raises
+    DevClusterError when the mon does not run, or still runs after `timeout` seconds.
+    """
+    daemon = _check_mon(cluster, name)
+    sig = signal.SIGKILL if kill else signal.SIGTERM
+    return _stop_daemon(cluster.directory, daemon, sig, _Deadline(timeout))
+
+
+def start_mon(cluster: DevCluster, name: str, *, timeout: float = 30.0) -> int:
+    """Starts mon `name` of a running cluster again, as `up` started it; returns its pid.
+
+    Returns once the daemon runs, not once it is back in the quorum.
+    """
+    daemon = _check_mon(cluster, name)
+    pid = _read_pid(cluster.directory / "run" / f"{daemon}.pid")
+    if pid is not None and _is_ours(pid, cluster.conf):
+        raise DevClusterError(f"{daemon} of {cluster.directory} already runs (pid {pid})")
+    return _start_daemon(cluster.directory, "ceph-mon", daemon, _Deadline(timeout))
