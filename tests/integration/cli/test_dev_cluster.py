@@ -22,6 +22,10 @@ from cli.dev_cluster import (
 
 pytestmark = pytest.mark.integration
 
+# Three new mons hold a second election after their first quorum; when an ack misses it, they
+# wait out mon_election_timeout (5 s): `up` may take that much longer than with one mon.
+THREE_MONS_UP_TIMEOUT = 90.0
+
 
 def _ceph_json(conf: Path, *args: str) -> dict[str, object]:
     out = subprocess.run(
@@ -113,7 +117,7 @@ def test_two_clusters_up_status_down(tmp_path: Path) -> None:
         assert _daemon_pids(first_dir) == first_pids, "a refused `up` touched the cluster"
 
         # The second has three mons, each on ports of its own, none of them the first's.
-        second = up(second_dir, osds=1, mons=3, timeout=60)
+        second = up(second_dir, osds=1, mons=3, timeout=THREE_MONS_UP_TIMEOUT)
         assert second.mon_addr != first.mon_addr
         assert second.fsid != first.fsid
         second_status = _ceph_json(second.conf, "status")
@@ -150,7 +154,7 @@ def test_two_clusters_up_status_down(tmp_path: Path) -> None:
 def test_three_mons_survive_one_stopped_and_take_it_back(tmp_path: Path) -> None:
     directory = tmp_path / "mons"
     try:
-        cluster = up(directory, osds=1, mons=3, timeout=60)
+        cluster = up(directory, osds=1, mons=3, timeout=THREE_MONS_UP_TIMEOUT)
         assert cluster.mon_names == ("a", "b", "c")
         assert load(directory) == cluster
         assert set(_daemon_pids(directory)) == {"mon.a", "mon.b", "mon.c", "mgr.x", "osd.0"}
