@@ -1,10 +1,10 @@
 """Throwaway Ceph cluster for development and integration tests.
 
-One mon (``a``), one mgr (``x``) and N memstore OSDs, all bound to 127.0.0.1 and
-keeping every file (config, keys, data, sockets, logs, pid files) inside one
-directory, so that several clusters can run side by side and ``down`` can remove
-one without leaving anything behind. Data lives in RAM (memstore): nothing here is
-meant to survive a restart.
+One or more mons (``a``, ``b``, ``c``...), each on a port pair of its own, one mgr (``x``)
+and N memstore OSDs, all bound to 127.0.0.1 and keeping every file (config, keys, data,
+sockets, logs, pid files) inside one directory, so that several clusters can run side by
+side and ``down`` can remove one without leaving anything behind. Data lives in RAM
+(memstore): nothing here is meant to survive a restart.
 
 Only Ceph's own binaries are used (ceph-mon, ceph-mgr, ceph-osd, ceph, ceph-authtool,
 monmaptool); the steps follow the order that works on Ceph 16 (Pacific) and later.
@@ -17,14 +17,14 @@ from __future__ import annotations
 #   conf.py       the directory's limits, ceph.conf, the mgr's PyO3 stand-ins
 #   processes.py  which processes are ours; starting one daemon, stopping them all
 #   state.py      DevCluster and cluster.json: load, status
-#   bootstrap.py  making the mon, the mgr, each OSD and the pools
-#   readiness.py  waiting for OSDs up, the mgr available and the PGs active+clean
-#   lifecycle.py  up, down, start_osd
+#   bootstrap.py  making the mons, the mgr, each OSD and the pools
+#   readiness.py  waiting for the quorum, OSDs up, the mgr available and the PGs active+clean
+#   lifecycle.py  up, down, start_osd, stop_mon, start_mon
 #   command.py    `cephgw dev-cluster up|down|status`
 from cli.dev_cluster.bootstrap import POOL_PG_NUM
 from cli.dev_cluster.command import add_arguments, run
-from cli.dev_cluster.conf import DEFAULT_DIR, MGR_NAME, MON_NAME, PYO3_PACKAGES
-from cli.dev_cluster.lifecycle import down, start_osd, up
+from cli.dev_cluster.conf import DEFAULT_DIR, MAX_MONS, MGR_NAME, MON_NAME, PYO3_PACKAGES
+from cli.dev_cluster.lifecycle import down, start_mon, start_osd, stop_mon, up
 
 # Process helpers the tests reach for (tests/unit/cli, tests/integration/ceph/test_perf.py).
 from cli.dev_cluster.processes import _cmdline as _cmdline
@@ -44,6 +44,7 @@ from cli.dev_cluster.tools import (
 __all__ = [
     "APT_PACKAGES",
     "DEFAULT_DIR",
+    "MAX_MONS",
     "MGR_NAME",
     "MON_NAME",
     "POOL_PG_NUM",
@@ -57,7 +58,9 @@ __all__ = [
     "down",
     "load",
     "run",
+    "start_mon",
     "start_osd",
     "status",
+    "stop_mon",
     "up",
 ]

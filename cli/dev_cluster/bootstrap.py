@@ -1,4 +1,4 @@
-"""Making the cluster's parts: the mon with its keys and map, the mgr, each OSD, the pools.
+"""Making the cluster's parts: the mons with their keys and map, the mgr, each OSD, the pools.
 
 The steps follow the order that works on Ceph 16 (Pacific) and later.
 """
@@ -10,14 +10,23 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from cli.dev_cluster.conf import MGR_NAME, MON_NAME, _mgr_environment
+from cli.dev_cluster.conf import MGR_NAME, _mgr_environment, _Mon
 from cli.dev_cluster.processes import _start_daemon
 from cli.dev_cluster.tools import DevClusterError, _ceph, _Deadline, _run
 
 POOL_PG_NUM = 8
 
 
-def _create_mon(directory: Path, fsid: str, mon_host: str, deadline: _Deadline) -> None:
+def _monmaptool_args(fsid: str, mons: Sequence[_Mon], monmap: Path) -> list[str]:
+    """`monmaptool --create` with every mon of the cluster: the initial monmap."""
+    args = ["monmaptool", "--create", "--fsid", fsid]
+    for mon in mons:
+        args += ["--addv", mon.name, mon.addrvec]
+    return [*args, str(monmap)]
+
+
+def _create_mons(directory: Path, fsid: str, mons: Sequence[_Mon], deadline: _Deadline) -> None:
+    """The keys, the initial monmap and each mon's store; then every mon is started."""
     conf = directory / "ceph.conf"
     keyring = directory / "keyring"
     mon_keyring = directory / "mon.keyring"
@@ -44,18 +53,20 @@ def _create_mon(directory: Path, fsid: str, mon_host: str, deadline: _Deadline) 
         what="ceph-authtool --import-keyring",
     )
     _run(
-        ["monmaptool", "--create", "--fsid", fsid, "--addv", MON_NAME, mon_host, str(monmap)],
+        _monmaptool_args(fsid, mons, monmap),
         timeout=deadline.call_timeout(),
         what="monmaptool --create",
     )
-    _run(
-        ["ceph-mon", "-c", str(conf), "--mkfs", "-i", MON_NAME,
-         "--monmap", str(monmap), "--keyring", str(mon_keyring)],
-        timeout=deadline.call_timeout(),
-        what="ceph-mon --mkfs",
-        logs=(directory / "log" / f"mon.{MON_NAME}.log",),
-    )  # fmt: skip
-    _start_daemon(directory, "ceph-mon", f"mon.{MON_NAME}", deadline)
+    for mon in mons:
+        _run(
+            ["ceph-mon", "-c", str(conf), "--mkfs", "-i", mon.name,
+             "--monmap", str(monmap), "--keyring", str(mon_keyring)],
+            timeout=deadline.call_timeout(),
+            what=f"ceph-mon --mkfs (mon.{mon.name})",
+            logs=(directory / "log" / f"mon.{mon.name}.log",),
+        )  # fmt: skip
+    for mon in mons:
+        _start_daemon(directory, "ceph-mon", f"mon.{mon.name}", deadline)
 
 
 def _create_mgr(directory: Path, deadline: _Deadline) -> str:

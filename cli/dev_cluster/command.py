@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from cli.dev_cluster.bootstrap import POOL_PG_NUM
-from cli.dev_cluster.conf import DEFAULT_DIR
+from cli.dev_cluster.conf import DEFAULT_DIR, MAX_MONS
 from cli.dev_cluster.lifecycle import down, up
 from cli.dev_cluster.state import status
 from cli.dev_cluster.tools import DevClusterError, MissingCephBinaries, ceph_release
@@ -33,7 +33,7 @@ def add_arguments(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
     """Registers `dev-cluster up|down|status` on the CLI's subparsers."""
     parser = subparsers.add_parser(
         "dev-cluster",
-        help="run a throwaway local Ceph cluster (1 mon, 1 mgr, memstore OSDs)",
+        help="run a throwaway local Ceph cluster (mons, 1 mgr, memstore OSDs)",
         description=_package_doc(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -44,6 +44,12 @@ def add_arguments(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
         type=Path,
         default=DEFAULT_DIR,
         help=f"cluster directory (default: {DEFAULT_DIR})",
+    )
+    parser.add_argument(
+        "--mons",
+        type=_positive_int,
+        default=1,
+        help=f"number of mons for `up`, named a, b, c... (default: 1, at most {MAX_MONS})",
     )
     parser.add_argument(
         "--osds", type=_positive_int, default=3, help="number of OSDs for `up` (default: 3)"
@@ -71,6 +77,9 @@ def _print_status(info: dict[str, object]) -> None:
     for key in ("conf", "keyring", "fsid", "mon_addr", "error"):
         if info.get(key) is not None:
             print(f"{key}: {info[key]}")
+    mon_names = info.get("mon_names")
+    if isinstance(mon_names, list):
+        print(f"mons: {', '.join(str(name) for name in mon_names)}")
     daemons = info.get("daemons")
     if isinstance(daemons, dict):
         for name, daemon in daemons.items():
@@ -84,12 +93,16 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.action == "up":
             started = time.monotonic()
-            cluster = up(directory, args.osds, pools=args.pools, timeout=args.timeout)
+            cluster = up(
+                directory, args.osds, mons=args.mons, pools=args.pools, timeout=args.timeout
+            )
             elapsed = time.monotonic() - started
             print(
-                f"dev cluster up in {elapsed:.1f} s: Ceph {ceph_release()}, {args.osds} OSD(s), "
+                f"dev cluster up in {elapsed:.1f} s: Ceph {ceph_release()}, "
+                f"{len(cluster.mon_names)} mon(s), {args.osds} OSD(s), "
                 f"mon {cluster.mon_addr}, fsid {cluster.fsid}"
             )
+            print(f"mons:    {', '.join(cluster.mon_names)} (in quorum)")
             print(f"conf:    {cluster.conf}")
             print(f"keyring: {cluster.keyring}")
             print(f"export CEPH_CONF={cluster.conf}")

@@ -9,7 +9,10 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import string
 import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from cli.dev_cluster.tools import DevClusterError
@@ -19,7 +22,8 @@ from cli.dev_cluster.tools import DevClusterError
 # directory another user owns, so a squatter on it gets nothing.
 DEFAULT_DIR = Path("/tmp/cephgw-dev-cluster")  # noqa: S108
 
-MON_NAME = "a"
+MON_NAME = "a"  # the first mon's; the others follow it in the alphabet
+MAX_MONS = 26
 MGR_NAME = "x"
 MEMSTORE_BYTES_PER_OSD = 256 * 1024 * 1024
 
@@ -59,6 +63,33 @@ def _free_ports(count: int) -> list[int]:
             sock.close()
 
 
+@dataclass(frozen=True)
+class _Mon:
+    """One mon as ceph.conf and the initial monmap name it: its id and its two ports."""
+
+    name: str
+    v2_port: int
+    v1_port: int
+
+    @property
+    def addrvec(self) -> str:
+        return f"[v2:127.0.0.1:{self.v2_port},v1:127.0.0.1:{self.v1_port}]"
+
+
+def _mon_names(count: int) -> list[str]:
+    """a, b, c, ...: `count` mon ids."""
+    if not 1 <= count <= MAX_MONS:
+        raise DevClusterError(f"need 1 to {MAX_MONS} mons, got {count}")
+    return list(string.ascii_lowercase[:count])
+
+
+def _plan_mons(count: int) -> list[_Mon]:
+    """`count` mons, each on a free loopback port pair (v2, v1) of its own."""
+    names = _mon_names(count)
+    ports = _free_ports(2 * count)
+    return [_Mon(name, ports[2 * i], ports[2 * i + 1]) for i, name in enumerate(names)]
+
+
 def _mgr_disabled_modules() -> str | None:
     """The value for mgr_disabled_modules, or None to keep Ceph's default.
 
@@ -87,7 +118,7 @@ def _mgr_disabled_modules() -> str | None:
     return " ".join([*modules, "dashboard"])
 
 
-def _conf_text(directory: Path, fsid: str, v2_port: int, v1_port: int) -> str:
+def _conf_text(directory: Path, fsid: str, mons: Sequence[_Mon]) -> str:
     d = str(directory)
     daemon_files = (
         f"log file = {d}/log/$name.log\n"
@@ -101,7 +132,7 @@ def _conf_text(directory: Path, fsid: str, v2_port: int, v1_port: int) -> str:
         "`cephgw dev-cluster down` removes it.\n"
         "[global]\n"
         f"fsid = {fsid}\n"
-        f"mon host = [v2:127.0.0.1:{v2_port},v1:127.0.0.1:{v1_port}]\n"
+        f"mon host = {','.join(mon.addrvec for mon in mons)}\n"
         "public addr = 127.0.0.1\n"
         "cluster addr = 127.0.0.1\n"
         "ms bind ipv6 = false\n"
@@ -141,6 +172,10 @@ def _conf_text(directory: Path, fsid: str, v2_port: int, v1_port: int) -> str:
         f"keyring = {d}/mon.$id/keyring\n"
         # Otherwise the mon writes the cluster log to /var/log/ceph.
         f"mon cluster log file = {d}/log/$cluster.$channel.log\n"
+        # Mons bind with nonce 0, so a restarted mon has its predecessor's address and its
+        # peers reconnect to it on their backoff, by then at 15 s: it would stay out of the
+        # quorum for up to that long. On loopback a retry costs nothing.
+        "ms max backoff = 1\n"
         f"{daemon_files}"
         "\n[mgr]\n"
         f"mgr data = {d}/mgr.$id\n"

@@ -101,6 +101,27 @@ def _signal_and_wait(pids: dict[int, str], conf: Path) -> list[str]:
     return sorted(alive.values())
 
 
+def _stop_daemon(directory: Path, name: str, sig: signal.Signals, deadline: _Deadline) -> int:
+    """Sends `sig` to one running daemon and waits until it is gone; returns its pid."""
+    conf = directory / "ceph.conf"
+    pid = _read_pid(directory / "run" / f"{name}.pid")
+    if pid is None or not _is_ours(pid, conf):
+        raise DevClusterError(f"{name} of {directory} is not running")
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        return pid
+    while _is_ours(pid, conf):
+        try:
+            deadline.remaining()
+        except DevClusterError as exc:
+            raise DevClusterError(
+                f"{name} (pid {pid}) still runs {deadline.seconds:g} s after {sig.name}"
+            ) from exc
+        time.sleep(0.05)
+    return pid
+
+
 def _stop_daemons(directory: Path) -> None:
     conf = directory / "ceph.conf"
     own = _own_processes(directory)

@@ -1,13 +1,15 @@
-"""Waiting for a new cluster to serve: every OSD up, the mgr available, the PGs active+clean."""
+"""Waiting for a new cluster to serve: every mon in quorum, every OSD up, the mgr available,
+the PGs active+clean."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from cli.dev_cluster.conf import MGR_NAME, MON_NAME
+from cli.dev_cluster.conf import MGR_NAME
 from cli.dev_cluster.processes import _daemons_running
 from cli.dev_cluster.tools import DevClusterError, _ceph, _Deadline, _with_log
 
@@ -31,8 +33,9 @@ def _pg_states(status: dict[str, Any]) -> tuple[int, int, str]:
     return int(pgmap.get("num_pgs", 0)), clean, summary or "no PGs"
 
 
-def _wait_ready(directory: Path, osds: int, deadline: _Deadline) -> None:
-    """Waits for every OSD up, the mgr available and the mgr's own pool active+clean.
+def _wait_ready(directory: Path, mons: Sequence[str], osds: int, deadline: _Deadline) -> None:
+    """Waits for every mon in quorum, every OSD up, the mgr available and the mgr's own pool
+    active+clean.
 
     The mgr creates its pool (device_health_metrics on Pacific, .mgr later) just
     after it becomes available; waiting for it means tests never see the pool list
@@ -41,7 +44,9 @@ def _wait_ready(directory: Path, osds: int, deadline: _Deadline) -> None:
     """
     conf = directory / "ceph.conf"
     log_dir = directory / "log"
-    daemons = [f"mon.{MON_NAME}", f"mgr.{MGR_NAME}"] + [f"osd.{i}" for i in range(osds)]
+    daemons = [f"mon.{name}" for name in mons] + [f"mgr.{MGR_NAME}"]
+    daemons += [f"osd.{i}" for i in range(osds)]
+    quorum: list[str] = []
     up, mgr_ok, num_pgs, clean, pgs = 0, False, 0, 0, "no answer yet"
     ready_since: float | None = None
     while True:
@@ -57,6 +62,7 @@ def _wait_ready(directory: Path, osds: int, deadline: _Deadline) -> None:
         try:
             out = _ceph(conf, "status", "-f", "json", timeout=deadline.call_timeout(10.0))
             status = json.loads(out)
+            quorum = [str(name) for name in status.get("quorum_names", [])]
             up = _num_up_osds(status)
             mgr_ok = bool(status.get("mgrmap", {}).get("available", False))
             num_pgs, clean, pgs = _pg_states(status)
@@ -66,7 +72,7 @@ def _wait_ready(directory: Path, osds: int, deadline: _Deadline) -> None:
         except (ValueError, KeyError, TypeError, AttributeError):
             pass
         now = time.monotonic()
-        if up >= osds and mgr_ok:
+        if set(quorum) >= set(mons) and up >= osds and mgr_ok:
             ready_since = now if ready_since is None else ready_since
             if num_pgs > 0 and clean == num_pgs:
                 return
@@ -75,12 +81,15 @@ def _wait_ready(directory: Path, osds: int, deadline: _Deadline) -> None:
         if now + _POLL >= deadline.end:
             break
         time.sleep(_POLL)
-    lagging = [] if mgr_ok else [log_dir / f"mgr.{MGR_NAME}.log"]
+    lagging = [log_dir / f"mon.{name}.log" for name in mons if name not in quorum]
+    if not mgr_ok:
+        lagging.append(log_dir / f"mgr.{MGR_NAME}.log")
     if up < osds or (num_pgs and clean < num_pgs):
         lagging += [log_dir / f"osd.{i}.log" for i in range(osds)]
     raise DevClusterError(
         _with_log(
-            f"timed out after {deadline.seconds:g} s: {up}/{osds} OSDs up, "
+            f"timed out after {deadline.seconds:g} s: "
+            f"quorum {','.join(quorum) or 'none'} of {','.join(mons)}, {up}/{osds} OSDs up, "
             f"mgr {'available' if mgr_ok else 'not available'}, PGs: {pgs}",
             *lagging,
         )

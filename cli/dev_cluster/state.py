@@ -23,8 +23,9 @@ class DevCluster:
     conf: Path
     keyring: Path
     fsid: str
-    mon_addr: str
+    mon_addr: str  # the first mon's (v2)
     mgr_name: str
+    mon_names: tuple[str, ...] = (MON_NAME,)
 
 
 def _is_dev_cluster_dir(directory: Path) -> bool:
@@ -32,11 +33,16 @@ def _is_dev_cluster_dir(directory: Path) -> bool:
 
 
 def _write_state(cluster: DevCluster, osds: int) -> None:
-    state: dict[str, Any] = {key: str(value) for key, value in asdict(cluster).items()}
+    state: dict[str, Any] = {
+        key: list(value) if isinstance(value, tuple) else str(value)
+        for key, value in asdict(cluster).items()
+    }
     state["osds"] = osds
-    state["daemons"] = [f"mon.{MON_NAME}", f"mgr.{cluster.mgr_name}"] + [
-        f"osd.{i}" for i in range(osds)
-    ]
+    state["daemons"] = (
+        [f"mon.{name}" for name in cluster.mon_names]
+        + [f"mgr.{cluster.mgr_name}"]
+        + [f"osd.{i}" for i in range(osds)]
+    )
     path = cluster.directory / STATE_FILE
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(state, indent=2) + "\n")
@@ -67,6 +73,8 @@ def load(directory: Path = DEFAULT_DIR) -> DevCluster:
             fsid=str(state["fsid"]),
             mon_addr=str(state["mon_addr"]),
             mgr_name=str(state["mgr_name"]),
+            # State files from before there could be more mons than `a` do not list them.
+            mon_names=tuple(str(name) for name in state.get("mon_names", [MON_NAME])),
         )
     except KeyError as exc:
         raise DevClusterError(f"{directory / STATE_FILE}: missing {exc}") from exc
@@ -89,7 +97,7 @@ def status(directory: Path = DEFAULT_DIR) -> dict[str, object]:
         result.update(
             {
                 key: state.get(key)
-                for key in ("conf", "keyring", "fsid", "mon_addr", "mgr_name", "osds")
+                for key in ("conf", "keyring", "fsid", "mon_addr", "mon_names", "mgr_name", "osds")
             }
         )
         names = [str(name) for name in state.get("daemons", [])]
