@@ -4,6 +4,7 @@ once, and its refreshes cost an epoch check while nothing changes."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,10 +12,12 @@ from contextlib import contextmanager
 import pytest
 from fastapi.testclient import TestClient
 
+from app.auth import Role
 from app.main import create_app
 from app.settings import Settings
+from cli import dev_cluster
 from cli.dev_cluster import DevCluster
-from tests.integration.conftest import ceph_cli, ceph_cli_json
+from tests.integration.conftest import ceph_cli, ceph_cli_json, create_key
 from tests.support import TEST_POOL, wait_until
 
 pytestmark = pytest.mark.integration
@@ -141,3 +144,68 @@ def test_reads_of_one_osd_and_of_the_pools_are_views_of_one_map(
         assert [p["pool_name"] for p in client.get("/pool", auth=admin_auth).json()] == [
             p["pool_name"] for p in ceph_cli_json(cluster, "osd", "dump")["pools"]
         ]
+
+
+# -- one mon of three lost under load ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def three_mons(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevCluster]:
+    directory = tmp_path_factory.mktemp("three-mons") / "cluster"
+    try:
+        yield dev_cluster.up(directory, osds=1, mons=3, pools=(TEST_POOL,), timeout=120)
+    finally:
+        dev_cluster.down(directory)
+
+
+def quorum_leader(cluster: DevCluster) -> str:
+    leader: str = ceph_cli_json(cluster, "quorum_status")["quorum_leader_name"]
+    return leader
+
+
+@pytest.mark.timeout(600)
+def test_one_mon_of_three_lost_under_load_costs_no_error_and_under_a_second(
+    three_mons: DevCluster,
+) -> None:
+    settings = Settings(conf=three_mons.conf, keyring=three_mons.keyring, key_refresh_interval=1.0)
+    auth = ("three-mons", create_key(settings, "three-mons", Role.ADMIN))
+    latencies: list[float] = []
+    failures: list[str] = []
+    stop = threading.Event()
+    with gateway(settings, auth) as client:
+
+        def load() -> None:
+            paths = ("/osd", "/pool", "/mon", "/crush/rule", "/config/osd")
+            while not stop.is_set():
+                for path in paths:
+                    started = time.monotonic()
+                    r = client.get(path, auth=auth)
+                    latencies.append(time.monotonic() - started)
+                    if r.status_code != 200:
+                        failures.append(f"{path}: {r.status_code} {r.text[:200]}")
+
+        worker = threading.Thread(target=load)
+        worker.start()
+        try:
+            time.sleep(3)
+            baseline = max(latencies)
+            lost = quorum_leader(three_mons)
+            dev_cluster.stop_mon(three_mons, lost, kill=True)
+            since = len(latencies)
+            # A new quorum of two takes its lease timeout and an election (~15 s here).
+            wait_until(
+                lambda: lost not in ceph_cli_json(three_mons, "quorum_status")["quorum_names"],
+                "the two mons left form a quorum",
+                limit=90,
+            )
+            time.sleep(3)
+        finally:
+            stop.set()
+            worker.join(timeout=60)
+        during = latencies[since:]
+    dev_cluster.start_mon(three_mons, lost)
+    assert not failures, failures[:5]
+    assert len(during) > 20
+    # Reads are answered from the maps known while the mons vote; none waits past
+    # cache_stale_after (1 s) for it.
+    assert max(during) < baseline + 1.0 + 0.5, (max(during), baseline)
