@@ -10,6 +10,7 @@ import anyio
 from cryptography import x509
 
 from app.ceph.client import CephClient
+from app.ceph.state import ClusterState
 from app.errors import GatewayError
 from app.models.health import Check, HealthReport
 from app.settings import Settings
@@ -52,18 +53,35 @@ def tls_check(certificate: x509.Certificate | None, now: dt.datetime) -> Check:
     return Check(status="ok", detail=f"certificate valid until {not_after}")
 
 
+def maps_check(state: ClusterState) -> Check:
+    """Whether the maps reads are answered from are being refreshed."""
+    failing = [m for m in state.maps() if m.failing and m.snapshot is not None]
+    if not failing:
+        return Check(status="ok", detail="the cluster maps are refreshed as reads need")
+    oldest = max(m.age() or 0.0 for m in failing)
+    names = ", ".join(sorted({m.name for m in failing}))
+    return Check(
+        status="degraded",
+        detail=f"answering from old maps (up to {oldest:.0f} s): the cluster did not answer "
+        f"the refresh of {names}",
+    )
+
+
 async def readiness(
     ceph: CephClient,
     settings: Settings,
+    state: ClusterState,
     *,
     keys_loaded: bool,
     certificate: x509.Certificate | None,
 ) -> HealthReport:
-    """The readiness report: the cluster answers, the API keys were read, the certificate holds."""
+    """The readiness report: the cluster answers, its maps are fresh, the API keys were read,
+    the certificate holds."""
     reachable, cluster_detail = await probe_cluster(ceph, settings)
     return HealthReport.of(
         {
             "cluster": Check(status="ok" if reachable else "unavailable", detail=cluster_detail),
+            "maps": maps_check(state),
             # No key count: an unauthenticated probe learns nothing about the keys.
             "keys": Check(status="ok", detail="the API keys were read from the cluster")
             if keys_loaded

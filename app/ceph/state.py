@@ -120,6 +120,11 @@ class CachedMap(Generic[T]):
     def invalidate(self) -> None:
         self._invalid_before = self._started
 
+    @property
+    def failing(self) -> bool:
+        """Whether its last refresh failed (reads get the last value known, or 503)."""
+        return self._failed > self._confirmed
+
     async def get(self, *, fresh: bool = False) -> Reading[T]:
         """The map, at most `max_age` old; with `fresh`, confirmed by the cluster now."""
         state = self._state

@@ -6,7 +6,7 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CheckStatus = Literal["ok", "unavailable"]
+CheckStatus = Literal["ok", "degraded", "unavailable"]
 
 # /readyz on a ready gateway, and on one whose mons stopped answering.
 READY_EXAMPLE: Final[dict[str, Any]] = {
@@ -39,12 +39,18 @@ class Check(BaseModel):
         }
     )
 
-    status: CheckStatus = Field(description="`ok`, or `unavailable` when it does not hold.")
+    status: CheckStatus = Field(
+        description=(
+            "`ok`; `degraded` when it holds only in part (answers come from older maps); "
+            "`unavailable` when it does not hold."
+        )
+    )
     detail: str = Field(description="What was found, for a person reading the probe's answer.")
 
 
 class HealthReport(BaseModel):
-    """A probe's answer: `ok` (HTTP 200) only when every check is; else 503."""
+    """A probe's answer: `ok` when every check is, `degraded` when one is (both HTTP 200),
+    `unavailable` (503) when one is."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -52,16 +58,21 @@ class HealthReport(BaseModel):
         }
     )
 
-    status: CheckStatus = Field(description="`ok` when every check is, else `unavailable`.")
+    status: CheckStatus = Field(
+        description="The worst of the checks: `ok`, `degraded` or `unavailable`."
+    )
     checks: dict[str, Check] = Field(
         description=(
-            "The checks by name. /readyz: `cluster` (connected, and a mon answers), `keys` "
-            "(the API keys were read), `tls` (the served certificate is valid now). /healthz "
-            "has none: that the process answers is its whole check."
+            "The checks by name. /readyz: `cluster` (connected, and a mon answers), `maps` "
+            "(the cluster maps reads are answered from are refreshed: `degraded` while some "
+            "are served old because the cluster did not answer), `keys` (the API keys were "
+            "read), `tls` (the served certificate is valid now). /healthz has none: that the "
+            "process answers is its whole check."
         )
     )
 
     @classmethod
     def of(cls, checks: dict[str, Check]) -> HealthReport:
-        ok = all(c.status == "ok" for c in checks.values())
-        return cls(status="ok" if ok else "unavailable", checks=checks)
+        statuses = {c.status for c in checks.values()}
+        worst: CheckStatus = next((s for s in ("unavailable", "degraded") if s in statuses), "ok")
+        return cls(status=worst, checks=checks)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from app.ceph import health
-from app.deps import CephDep, KeyStoreDep, ServedCertificateDep, SettingsDep
+from app.deps import CephDep, KeyStoreDep, MapsDep, ServedCertificateDep, SettingsDep
 from app.models.error import Responses
 from app.models.health import HealthReport
 
@@ -53,13 +53,14 @@ async def get_health() -> HealthReport:
 async def get_readiness(
     response: Response,
     ceph: CephDep,
+    maps: MapsDep,
     keys: KeyStoreDep,
     settings: SettingsDep,
     certificate: ServedCertificateDep,
 ) -> HealthReport:
     report = await health.readiness(
-        ceph, settings, keys_loaded=keys.loaded, certificate=certificate
+        ceph, settings, maps.state, keys_loaded=keys.loaded, certificate=certificate
     )
-    if report.status != "ok":
+    if report.status == "unavailable":
         response.status_code = 503
     return report
