@@ -13,13 +13,23 @@ T = TypeVar("T")
 TEST_POOL = "cephgw-tests"
 
 
-def wait_until(check: Callable[[], T], what: str, limit: float = 60, interval: float = 0.25) -> T:
+def wait_until(
+    check: Callable[[], T],
+    what: str,
+    limit: float = 60,
+    interval: float = 0.25,
+    *,
+    detail: Callable[[], object] | None = None,
+) -> T:
     """Call `check` until it returns something true (which is returned), for `limit` seconds;
-    then fail the test with `what` (what was waited for)."""
+    then fail the test with `what` (what was waited for), and what `detail` tells (the last
+    answer, a server's output) when given."""
     deadline = time.monotonic() + limit
     while True:
         result = check()
         if result:
             return result
-        assert time.monotonic() < deadline, f"timed out after {limit:g} s waiting until {what}"
+        if time.monotonic() >= deadline:
+            message = f"timed out after {limit:g} s waiting until {what}"
+            raise AssertionError(message if detail is None else f"{message}:\n{detail()}")
         time.sleep(interval)
