@@ -1,16 +1,31 @@
-"""What the tests share: names every cluster of theirs has, and waiting for a condition."""
+"""What the tests share: names every cluster of theirs has, waiting for a condition, and the
+recorded samples (samples/: Ceph's and the restful module's answers, recorded on Pacific)."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 # The tests' own pool, made with every test cluster: not every release's mgr makes one (Reef
 # makes none), and many tests need a pool that is there.
 TEST_POOL = "cephgw-tests"
+
+SAMPLES_DIR = Path(__file__).parent / "samples"
+
+
+def read_sample(name: str) -> bytes:
+    """The recorded sample `name` (a file of SAMPLES_DIR), as it came."""
+    return (SAMPLES_DIR / name).read_bytes()
+
+
+def load_sample(name: str) -> Any:
+    """The recorded sample `name`, parsed as JSON."""
+    return json.loads(read_sample(name))
 
 
 def wait_until(

@@ -26,7 +26,7 @@ from app.jobs import Job, JobTable, job_state, open_job_table
 from app.models.request import Job as JobModel
 from app.models.request import RequestBody
 from app.settings import Settings
-from tests.unit.ceph.test_pool import MODULE_POST_POOL_NOWAIT
+from tests.support.jobs import MODULE_POST_POOL_NOWAIT
 
 # A job as the module answered it, shared with the pool tests.
 MODULE_JOB = MODULE_POST_POOL_NOWAIT

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,15 +9,13 @@ from fastapi.testclient import TestClient
 
 from cli.dev_cluster import DevCluster
 from tests.integration.conftest import ceph_cli, ceph_cli_json
-from tests.support import wait_until
+from tests.support import load_sample, wait_until
 
 pytestmark = pytest.mark.integration
 
-SAMPLES = Path(__file__).parents[2] / "unit" / "ceph" / "samples"
-
 
 def module_keys() -> set[str]:
-    return set(json.loads((SAMPLES / "GET_mon_a.json").read_text()))
+    return set(load_sample("GET_mon_a.json"))
 
 
 def expected_mons(cluster: DevCluster) -> list[dict[str, Any]]:

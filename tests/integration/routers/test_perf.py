@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,10 +10,10 @@ from fastapi.testclient import TestClient
 
 from cli.dev_cluster import DevCluster
 from tests.integration.conftest import ceph_cli_json
+from tests.support import load_sample
 
 pytestmark = pytest.mark.integration
 
-SAMPLES = Path(__file__).parents[2] / "unit" / "ceph" / "samples"
 TYPE_TIME, TYPE_LONGRUNAVG, TYPE_COUNTER, TYPE_HISTOGRAM = 1, 4, 8, 16
 
 
@@ -39,7 +37,7 @@ def test_every_daemon_and_the_module_counters(
     release's: each adds some), in the module's shape, recorded on Pacific."""
     counters = perf(client, read_only_auth)
     assert set(counters) == expected_daemons(cluster)
-    recorded = json.loads((SAMPLES / "GET_perf_daemon_osd.0.json").read_text())["osd.0"]
+    recorded = load_sample("GET_perf_daemon_osd.0.json")["osd.0"]
     module_fields = {path: set(counter) for path, counter in recorded.items()}
     for name, daemon_counters in counters.items():
         for path, counter in daemon_counters.items():
