@@ -13,8 +13,8 @@ from app.auth import KEY_PREFIX, LEGACY_KEY_PREFIX, LOOKUP_BURST, LOOKUPS_PER_SE
 from app.main import create_app
 from app.settings import Settings
 from cli.dev_cluster import DevCluster
-from tests.integration.cli.test_main import cephgw
-from tests.integration.conftest import ceph_cli, create_key
+from tests.support.cluster import ceph_cli, create_key
+from tests.support.server import cephgw
 
 pytestmark = pytest.mark.integration
 

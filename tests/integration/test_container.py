@@ -25,8 +25,8 @@ import httpx
 import pytest
 
 from cli.dev_cluster import DevCluster
-from tests.integration.cli.test_main import cephgw, free_port
-from tests.integration.conftest import ceph_cli, ceph_cli_json, stop_server
+from tests.support.cluster import ceph_cli, ceph_cli_json
+from tests.support.server import cephgw, free_port, stop_server
 
 pytestmark = pytest.mark.integration
 

@@ -20,7 +20,6 @@ from fastapi.testclient import TestClient
 
 from cli.dev_cluster import DevCluster
 from tests.integration.compatibility import COMPATIBILITY_DOC, KNOWN_DIFFERENCES, VOLATILE
-from tests.integration.conftest import ceph_cli_json
 from tests.integration.differential import (
     AUTH_CASES,
     BAD_INPUT_PATHS,
@@ -42,6 +41,7 @@ from tests.integration.differential import (
     volatile_places,
 )
 from tests.support import TEST_POOL
+from tests.support.cluster import ceph_cli_json
 
 pytestmark = pytest.mark.integration
 

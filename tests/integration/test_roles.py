@@ -37,7 +37,7 @@ from app.errors import Forbidden
 from app.main import create_app
 from app.settings import Settings
 from cli.dev_cluster import DevCluster
-from tests.integration.conftest import ceph_cli, ceph_cli_json
+from tests.support.cluster import ceph_cli, ceph_cli_json
 
 pytestmark = pytest.mark.integration
 

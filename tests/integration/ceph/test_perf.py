@@ -25,7 +25,7 @@ from app.errors import BadRequest
 from app.settings import Settings
 from cli import dev_cluster
 from cli.dev_cluster import DevCluster
-from tests.integration.conftest import ceph_cli, ceph_cli_json
+from tests.support.cluster import ceph_cli, ceph_cli_json
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,6 @@ import signal
 import socket
 import ssl
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,33 +19,10 @@ from cryptography import x509
 
 from app.auth import KEY_PREFIX
 from cli.dev_cluster import DevCluster
-from tests.integration.conftest import ceph_cli, ceph_cli_json, stop_server
+from tests.support.cluster import ceph_cli, ceph_cli_json
+from tests.support.server import CEPHGW, cephgw, free_port, stop_server
 
 pytestmark = pytest.mark.integration
-
-CEPHGW = str(Path(sys.executable).with_name("cephgw"))
-
-
-def cephgw(
-    cluster: DevCluster, *args: str, env: dict[str, str] | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    """Run the installed console script; cluster options through CEPH_CONF, as a user might."""
-    full_env = {**os.environ, "CEPH_CONF": str(cluster.conf), **(env or {})}
-    return subprocess.run(
-        [CEPHGW, *args, "--keyring", str(cluster.keyring)],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _ready(port: int, *, tls: bool) -> bool:

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cli.dev_cluster import DevCluster
-from tests.integration.conftest import ceph_cli_json
+from tests.support.cluster import ceph_cli_json
 
 pytestmark = pytest.mark.integration
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,15 +18,9 @@ from app.ceph.health import tls_check
 from app.main import create_app
 from app.settings import Settings
 from app.tls import make_self_signed_cert
+from tests.support.server import free_port
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _cert(not_before: dt.datetime, not_after: dt.datetime) -> str:
@@ -57,7 +50,7 @@ def _ready(client: TestClient) -> None:
 def dead_cluster_settings(settings: Settings, tmp_path: Path) -> Settings:
     """The test cluster's settings, but with a conf whose mon address answers nothing."""
     conf = tmp_path / "dead.conf"
-    conf.write_text(f"[global]\nmon host = 127.0.0.1:{_free_port()}\n")
+    conf.write_text(f"[global]\nmon host = 127.0.0.1:{free_port()}\n")
     return settings.model_copy(
         update={"conf": conf, "connect_timeout": 1.0, "reconnect_interval": 1.0}
     )

@@ -1,26 +1,87 @@
-"""A real `cephgw serve` over TLS, as a user runs it, for the SDK and browser tests.
+"""Gateways the tests start: the app in process with settings of its own, and `cephgw serve`
+as a user runs it (the installed console script), over TLS for the SDK and browser tests.
 
-Its certificate is made by `cephgw create-self-signed-cert --mgr-name NAME` and read back from
-config-key, so that clients can trust exactly it; both are removed afterwards. The server's
-output goes to a file (a pipe nobody reads would stall it once full), shown on a failure.
+The TLS gateway's certificate is made by `cephgw create-self-signed-cert --mgr-name NAME` and
+read back from config-key, so that clients can trust exactly it; both are removed afterwards.
+Its output goes to a file (a pipe nobody reads would stall it once full), shown on a failure.
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import ssl
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+from fastapi.testclient import TestClient
 
+from app.main import create_app
+from app.settings import Settings
 from cli.dev_cluster import DevCluster
-from tests.integration.cli.test_main import CEPHGW, cephgw, free_port
-from tests.integration.conftest import ceph_cli, stop_server
+from tests.support.cluster import ceph_cli
+
+Auth = tuple[str, str]
+
+CEPHGW = str(Path(sys.executable).with_name("cephgw"))
+
+
+def cephgw(
+    cluster: DevCluster, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed console script; cluster options through CEPH_CONF, as a user might."""
+    full_env = {**os.environ, "CEPH_CONF": str(cluster.conf), **(env or {})}
+    return subprocess.run(
+        [CEPHGW, *args, "--keyring", str(cluster.keyring)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def stop_server(proc: subprocess.Popen[str], timeout: float = 15) -> None:
+    """SIGTERM a `cephgw serve` the test started, as an operator would; SIGKILL if it hangs."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+# -- in process ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def gateway(settings: Settings, auth: Auth, **update: Any) -> Iterator[TestClient]:
+    """A gateway of its own (its own job table) with some settings changed."""
+    with TestClient(create_app(settings.model_copy(update=update))) as test_client:
+        deadline = time.monotonic() + 30
+        while test_client.get("/request", auth=auth).status_code != 200:
+            assert time.monotonic() < deadline, "the gateway never became ready"
+            time.sleep(0.1)
+        yield test_client
+
+
+# -- `cephgw serve` over TLS --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -38,9 +99,7 @@ class Gateway:
 
 
 @contextmanager
-def serve_tls(
-    cluster: DevCluster, mgr_name: str, admin_auth: tuple[str, str], log: Path
-) -> Iterator[Gateway]:
+def serve_tls(cluster: DevCluster, mgr_name: str, admin_auth: Auth, log: Path) -> Iterator[Gateway]:
     """`cephgw serve --mgr-name MGR_NAME` with a fresh self-signed certificate, once ready."""
     made = cephgw(cluster, "create-self-signed-cert", "--mgr-name", mgr_name)
     assert made.returncode == 0, made.stderr
