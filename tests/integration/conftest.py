@@ -8,7 +8,6 @@ DIR`, for quick local iteration; CI always starts a fresh one.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from app.settings import Settings
 from cli import dev_cluster
 from tests.support import TEST_POOL
 from tests.support.cluster import ceph_cli, create_key
+from tests.support.server import wait_until_ready
 
 pytestmark = pytest.mark.integration
 
@@ -70,10 +70,7 @@ def client(
 ) -> Iterator[TestClient]:
     """The gateway app, in process, with its lifespan running against the test cluster."""
     with TestClient(create_app(settings)) as test_client:
-        deadline = time.monotonic() + 30
-        while test_client.get("/pool", auth=admin_auth).status_code != 200:
-            assert time.monotonic() < deadline, "the gateway never became ready"
-            time.sleep(0.2)
+        wait_until_ready(test_client, "/pool", admin_auth)
         yield test_client
 
 

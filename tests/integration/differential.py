@@ -23,7 +23,6 @@ import math
 import re
 import ssl
 import tempfile
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -34,6 +33,7 @@ import httpx
 
 from app.tls import make_self_signed_cert
 from cli import dev_cluster
+from tests.support import wait_until
 from tests.support.server import free_port
 
 STATUS: Final = "#status"
@@ -490,14 +490,24 @@ CephCli = Callable[..., str]
 
 
 def _retry(what: str, seconds: float, attempt: Callable[[], Any]) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
+    """`attempt()`'s result once it raises nothing, within `seconds`."""
+    failures: list[Exception] = []
+
+    def succeeded() -> tuple[Any] | None:
         try:
-            return attempt()
+            return (attempt(),)
         except Exception as exc:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{what}: still failing after {seconds:g} s: {exc}") from exc
-            time.sleep(0.5)
+            failures[:] = [exc]
+            return None
+
+    (result,) = wait_until(
+        succeeded,
+        f"{what} succeeds",
+        seconds,
+        0.5,
+        detail=lambda: f"still failing: {failures[-1]!r}",
+    )
+    return result
 
 
 def _config_key_exists(ceph: CephCli, name: str) -> bool:

@@ -19,7 +19,6 @@ of its own and proves the checks below flag it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +37,7 @@ from app.main import create_app
 from app.settings import Settings
 from cli.dev_cluster import DevCluster
 from tests.support.cluster import ceph_cli, ceph_cli_json
+from tests.support.server import wait_until_ready
 
 pytestmark = pytest.mark.integration
 
@@ -275,14 +275,6 @@ def fail_on(failures: list[str], title: str) -> None:
         pytest.fail("\n  ".join([title, *failures]), pytrace=False)
 
 
-def wait_until_ready(client: TestClient, auth: Auth) -> None:
-    """Until the app's lifespan has connected and loaded the keys."""
-    deadline = time.monotonic() + 30
-    while client.get("/pool", auth=auth).status_code != 200:
-        assert time.monotonic() < deadline, "the gateway never became ready"
-        time.sleep(0.2)
-
-
 # --------------------------------------------------------------------------- fixtures
 
 
@@ -448,7 +440,7 @@ def test_the_checks_catch_a_route_without_the_admin_check(
 
     assert {str(r) for r in added} <= set(unguarded(routes_of(app)))
     with TestClient(app) as client:
-        wait_until_ready(client, read_only_auth)
+        wait_until_ready(client, "/pool", read_only_auth)
         pool_id = filler.pool_id
         refused = refused_writes(client, added, read_only_auth, filler)
         assert [f.split(":")[0] for f in refused] == [

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+A = TypeVar("A")
 
 # The tests' own pool, made with every test cluster: not every release's mgr makes one (Reef
 # makes none), and many tests need a pool that is there.
@@ -29,7 +30,7 @@ def load_sample(name: str) -> Any:
 
 
 def wait_until(
-    check: Callable[[], T],
+    check: Callable[[], T | None],
     what: str,
     limit: float = 60,
     interval: float = 0.25,
@@ -48,3 +49,24 @@ def wait_until(
             message = f"timed out after {limit:g} s waiting until {what}"
             raise AssertionError(message if detail is None else f"{message}:\n{detail()}")
         time.sleep(interval)
+
+
+def ask_until(
+    ask: Callable[[], A],
+    accept: Callable[[A], object],
+    what: str,
+    limit: float = 60,
+    interval: float = 0.25,
+    *,
+    show: Callable[[A], object] = repr,
+) -> A:
+    """Call `ask` until `accept` takes its answer (which is returned), for `limit` seconds; then
+    fail the test with `what` and the last answer (as `show` shows it)."""
+    last: list[A] = []
+
+    def accepted() -> tuple[A] | None:
+        last[:] = [ask()]
+        return (last[0],) if accept(last[0]) else None
+
+    (answer,) = wait_until(accepted, what, limit, interval, detail=lambda: show(last[0]))
+    return answer

@@ -3,13 +3,12 @@ the restful module's own, recorded."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.support import load_sample
+from tests.support import ask_until, load_sample
 
 Auth = tuple[str, str]
 
@@ -41,14 +40,15 @@ class FakeClock:
         return self.now
 
 
-def wait_until_finished(c: TestClient, auth: Auth, job_id: str, limit: float = 30) -> Any:
-    deadline = time.monotonic() + limit
-    while True:
-        job = c.get(f"/request/{job_id}", auth=auth).json()
-        if job["is_finished"]:
-            return job
-        assert time.monotonic() < deadline, job
-        time.sleep(0.05)
+def wait_until_finished(client: TestClient, auth: Auth, job_id: str, limit: float = 30) -> Any:
+    """The job's JSON once it is finished."""
+    return ask_until(
+        lambda: client.get(f"/request/{job_id}", auth=auth).json(),
+        lambda job: job["is_finished"],
+        f"job {job_id} is finished",
+        limit,
+        interval=0.05,
+    )
 
 
 def job_ids(client: TestClient, auth: Auth) -> set[str]:

@@ -14,8 +14,7 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.settings import Settings
 from cli.dev_cluster import DevCluster
+from tests.support import ask_until, wait_until
 from tests.support.cluster import ceph_cli
 
 Auth = tuple[str, str]
@@ -67,17 +67,46 @@ def stop_server(proc: subprocess.Popen[str], timeout: float = 15) -> None:
         proc.wait()
 
 
+def answered(
+    proc: subprocess.Popen[str], request: Callable[[], httpx.Response]
+) -> httpx.Response | None:
+    """`request`'s answer from the server `proc` runs, None while it does not listen yet; the
+    server must not have exited meanwhile."""
+    try:
+        return request()
+    except httpx.TransportError:
+        assert proc.poll() is None, proc.communicate()[0]
+        return None
+
+
 # -- in process ---------------------------------------------------------------------------------
+
+
+def wait_until_ready(
+    client: TestClient,
+    path: str,
+    auth: Auth | None = None,
+    *,
+    limit: float = 30,
+    interval: float = 0.2,
+) -> None:
+    """Until GET `path` (with `auth`) answers 200: the app's lifespan has connected to the
+    cluster and loaded the keys."""
+    ask_until(
+        lambda: client.get(path, auth=auth),
+        lambda r: r.status_code == 200,
+        f"the gateway answers GET {path} with 200",
+        limit,
+        interval,
+        show=lambda r: f"{r.status_code} {r.text[:500]}",
+    )
 
 
 @contextmanager
 def gateway(settings: Settings, auth: Auth, **update: Any) -> Iterator[TestClient]:
     """A gateway of its own (its own job table) with some settings changed."""
     with TestClient(create_app(settings.model_copy(update=update))) as test_client:
-        deadline = time.monotonic() + 30
-        while test_client.get("/request", auth=auth).status_code != 200:
-            assert time.monotonic() < deadline, "the gateway never became ready"
-            time.sleep(0.1)
+        wait_until_ready(test_client, "/request", auth, interval=0.1)
         yield test_client
 
 
@@ -115,17 +144,17 @@ def serve_tls(cluster: DevCluster, mgr_name: str, admin_auth: Auth, log: Path) -
             )
         try:
             # Listening comes before the cluster connection and the keys: wait for a 200.
-            deadline = time.monotonic() + 30
             with httpx.Client(verify=gateway.ssl_context(), timeout=10) as http:
-                while True:
+
+                def ready() -> bool:
                     assert proc.poll() is None, gateway.output()
                     try:
-                        if http.get(f"{gateway.url}/pool", auth=admin_auth).status_code == 200:
-                            break
+                        return http.get(f"{gateway.url}/pool", auth=admin_auth).status_code == 200
                     except httpx.TransportError:
-                        pass
-                    assert time.monotonic() < deadline, "never ready:\n" + gateway.output()
-                    time.sleep(0.2)
+                        return False
+
+                what = f"cephgw serve on {gateway.url} answers GET /pool with 200"
+                wait_until(ready, what, limit=30, interval=0.2, detail=gateway.output)
             yield gateway
         finally:
             stop_server(proc)

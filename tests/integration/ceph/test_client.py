@@ -16,6 +16,8 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.settings import Settings
 from cli.dev_cluster import DevCluster
+from tests.support import ask_until
+from tests.support.server import wait_until_ready
 
 pytestmark = pytest.mark.integration
 
@@ -37,10 +39,7 @@ def test_frozen_mon_is_a_quick_504_then_recovers(
 ) -> None:
     quick = settings.model_copy(update={"ceph_timeout": 2.0})
     with TestClient(create_app(quick)) as client:
-        deadline = time.monotonic() + 30
-        while client.get("/pool", auth=admin_auth).status_code != 200:
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        wait_until_ready(client, "/pool", admin_auth)
         with frozen_mon(cluster):
             started = time.monotonic()
             r = client.get("/osd", auth=admin_auth)
@@ -49,8 +48,12 @@ def test_frozen_mon_is_a_quick_504_then_recovers(
         assert r.json()["message"]
         assert elapsed < 10, f"took {elapsed:.1f} s with a 2 s timeout"
         # The handle reconnects by itself once the mon answers again.
-        deadline = time.monotonic() + 30
-        while (r := client.get("/osd", auth=admin_auth)).status_code != 200:
-            assert time.monotonic() < deadline, r.text
-            time.sleep(0.5)
+        r = ask_until(
+            lambda: client.get("/osd", auth=admin_auth),
+            lambda r: r.status_code == 200,
+            "GET /osd answers 200 again, once the mon answers",
+            limit=30,
+            interval=0.5,
+            show=lambda r: r.text,
+        )
         assert isinstance(r.json(), list)

@@ -3,13 +3,13 @@ Ceph's own CLI."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from cli.dev_cluster import DevCluster
+from tests.support import wait_until
 from tests.support.cluster import ceph_cli, ceph_cli_json
 
 pytestmark = pytest.mark.integration
@@ -151,14 +151,12 @@ def test_down_osd_has_no_commands(
         assert "up" not in osd["state"]
     finally:
         ceph_cli(cluster, "osd", "unset", "noup")
-    wait_until_up(client, admin_auth, osd_id)
-
-
-def wait_until_up(client: TestClient, auth: tuple[str, str], osd_id: int) -> None:
-    deadline = time.monotonic() + 60
-    while client.get(f"/osd/{osd_id}", auth=auth).json()["up"] != 1:
-        assert time.monotonic() < deadline, f"osd.{osd_id} did not come back up"
-        time.sleep(0.5)
+    wait_until(
+        lambda: client.get(f"/osd/{osd_id}", auth=admin_auth).json()["up"] == 1,
+        f"osd.{osd_id} is up again",
+        limit=60,
+        interval=0.5,
+    )
 
 
 @pytest.mark.parametrize("suffix", ["", "/command"])

@@ -16,6 +16,7 @@ from app.auth import KEY_PREFIX
 from app.jobs import JobTable
 from app.settings import Settings
 from cli.dev_cluster import DevCluster
+from tests.support import wait_until
 from tests.support.cluster import ceph_cli, ceph_cli_json, config_key_exists
 from tests.support.jobs import OSD_STAT, slow, wait_until_finished
 from tests.support.server import gateway
@@ -377,10 +378,8 @@ def test_deleting_a_running_request_drops_it_and_its_later_waves(
     assert r.json()["state"] == "pending"
     assert r.json()["waiting"] == job["waiting"]
     assert client.get(f"/request/{job['id']}", auth=admin_auth).status_code == 404
-    deadline = time.monotonic() + 30
-    while not running.done:  # its first wave ends, then it stops
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    # Its first wave ends, then it stops.
+    wait_until(lambda: running.done, "the deleted job is done", limit=30, interval=0.05)
     assert [f["command"] for f in running.to_json()["finished"]] == [job["running"][0]["command"]]
     assert running.waiting  # never started
     assert not config_key_exists(cluster, key)
