@@ -84,9 +84,3 @@ def test_unknown_mon_is_404_with_the_module_message(
     response = client.get("/mon/zz", auth=admin_auth)
     assert response.status_code == 404
     assert response.json() == {"message": 'Failed to identify the monitor node "zz"'}
-
-
-@pytest.mark.parametrize("path", ["/mon", "/mon/a", "/mon/zz"])
-def test_mon_needs_a_key(client: TestClient, admin_auth: tuple[str, str], path: str) -> None:
-    assert client.get(path).status_code == 401
-    assert client.get(path, auth=(admin_auth[0], admin_auth[1] + "x")).status_code == 401
