@@ -9,35 +9,16 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from fastapi.testclient import TestClient
 
-from app.ceph.health import tls_check
 from app.main import create_app
 from app.settings import Settings
 from app.tls import make_self_signed_cert
 from tests.support import ask_until
+from tests.support.certificates import certificate_pem
 from tests.support.server import free_port, wait_until_ready
 
 pytestmark = pytest.mark.integration
-
-
-def _cert(not_before: dt.datetime, not_after: dt.datetime) -> str:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cephgw-test")])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def keys_loaded(client: TestClient) -> None:
@@ -129,7 +110,7 @@ def test_readyz_reports_the_served_certificate(settings: Settings) -> None:
 
 def test_readyz_is_503_with_an_expired_certificate(settings: Settings) -> None:
     now = dt.datetime.now(dt.UTC)
-    expired = _cert(now - dt.timedelta(days=30), now - dt.timedelta(days=1))
+    expired = certificate_pem(now - dt.timedelta(days=30), now - dt.timedelta(days=1))
     with TestClient(create_app(settings, tls_certificate=expired)) as client:
         keys_loaded(client)
         r = client.get("/readyz")
@@ -138,17 +119,6 @@ def test_readyz_is_503_with_an_expired_certificate(settings: Settings) -> None:
     assert body["checks"]["tls"]["status"] == "unavailable"
     assert body["checks"]["tls"]["detail"].startswith("certificate expired at ")
     assert body["checks"]["cluster"]["status"] == "ok"
-
-
-def test_tls_check_bounds() -> None:
-    now = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
-    cert = x509.load_pem_x509_certificate(
-        _cert(now - dt.timedelta(days=1), now + dt.timedelta(days=1)).encode()
-    )
-    assert tls_check(cert, now).status == "ok"
-    assert tls_check(cert, now + dt.timedelta(days=1)).status == "unavailable"
-    assert tls_check(cert, now - dt.timedelta(days=2)).detail.startswith("certificate not valid")
-    assert tls_check(None, now).status == "ok"
 
 
 def test_readiness_is_in_the_openapi_with_its_503(client: TestClient) -> None:
