@@ -15,7 +15,7 @@ class ClusterConfig(RootModel[dict[str, str]]):
 
     model_config = ConfigDict(
         json_schema_extra={
-            # A few of the ~1800 options of tests/unit/ceph/samples/GET_config_cluster.json.
+            # A few of the ~1800 options of tests/support/samples/GET_config_cluster.json.
             "examples": [
                 {
                     "name": "mgr.x",

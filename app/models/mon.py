@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.models.common import AddrVec
 
-# The module's GET /mon/a on a test cluster (tests/unit/ceph/samples/GET_mon_a.json).
+# The module's GET /mon/a on a test cluster (tests/support/samples/GET_mon_a.json).
 MON_EXAMPLE: Final[dict[str, Any]] = {
     "rank": 0,
     "name": "a",

@@ -7,25 +7,21 @@ DIR`, for quick local iteration; CI always starts a fresh one.
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 from fastapi.testclient import TestClient
 
-from app.auth import KeyStore, Role
-from app.ceph.client import open_client
+from app.auth import Role
 from app.main import create_app
 from app.settings import Settings
 from cli import dev_cluster
 from tests.support import TEST_POOL
+from tests.support.cluster import ceph_cli, create_key
+from tests.support.server import wait_until_ready
 
 pytestmark = pytest.mark.integration
 
@@ -46,31 +42,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dev_cluster.De
         dev_cluster.down(directory)
 
 
-def ceph_cli(cluster: dev_cluster.DevCluster, *args: str, timeout: float = 60) -> str:
-    """Run Ceph's own CLI against the test cluster: the independent witness of its state."""
-    return subprocess.run(
-        ["ceph", "-c", str(cluster.conf), "--connect-timeout", "10", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    ).stdout
-
-
-def stop_server(proc: subprocess.Popen[str], timeout: float = 15) -> None:
-    """SIGTERM a `cephgw serve` the test started, as an operator would; SIGKILL if it hangs."""
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def ceph_cli_json(cluster: dev_cluster.DevCluster, *args: str) -> Any:
-    return json.loads(ceph_cli(cluster, *args, "--format", "json"))
-
-
 @pytest.fixture(scope="session")
 def settings(cluster: dev_cluster.DevCluster) -> Settings:
     return Settings(
@@ -81,20 +52,6 @@ def settings(cluster: dev_cluster.DevCluster) -> Settings:
         key_refresh_interval=1.0,
         ceph_timeout=15.0,
     )
-
-
-async def _create_key(settings: Settings, name: str, role: Role) -> str:
-    async with open_client(settings) as ceph:
-        store = KeyStore(ceph, settings)
-        await store.refresh()
-        if any(k.name == name for k in store.list()):
-            await store.delete(name)
-        return await store.create(name, role)
-
-
-def create_key(settings: Settings, name: str, role: Role) -> str:
-    """Make a key the way `cephgw create-key` does (deleting an old one of that name)."""
-    return anyio.run(_create_key, settings, name, role)
 
 
 @pytest.fixture(scope="session")
@@ -113,10 +70,7 @@ def client(
 ) -> Iterator[TestClient]:
     """The gateway app, in process, with its lifespan running against the test cluster."""
     with TestClient(create_app(settings)) as test_client:
-        deadline = time.monotonic() + 30
-        while test_client.get("/pool", auth=admin_auth).status_code != 200:
-            assert time.monotonic() < deadline, "the gateway never became ready"
-            time.sleep(0.2)
+        wait_until_ready(test_client, "/pool", admin_auth)
         yield test_client
 
 

@@ -21,10 +21,8 @@ import functools
 import json
 import math
 import re
-import socket
 import ssl
 import tempfile
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -35,6 +33,8 @@ import httpx
 
 from app.tls import make_self_signed_cert
 from cli import dev_cluster
+from tests.support import wait_until
+from tests.support.server import free_port
 
 STATUS: Final = "#status"
 CONTENT_TYPE: Final = "#content-type"
@@ -461,13 +461,6 @@ def module_shipped() -> bool:
     return MODULE_DIR.is_dir()
 
 
-def free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def module_ssl_context(certificate_pem: str) -> ssl.SSLContext:
     """Trust exactly the module's self-signed certificate.
 
@@ -497,14 +490,24 @@ CephCli = Callable[..., str]
 
 
 def _retry(what: str, seconds: float, attempt: Callable[[], Any]) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
+    """`attempt()`'s result once it raises nothing, within `seconds`."""
+    failures: list[Exception] = []
+
+    def succeeded() -> tuple[Any] | None:
         try:
-            return attempt()
+            return (attempt(),)
         except Exception as exc:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{what}: still failing after {seconds:g} s: {exc}") from exc
-            time.sleep(0.5)
+            failures[:] = [exc]
+            return None
+
+    (result,) = wait_until(
+        succeeded,
+        f"{what} succeeds",
+        seconds,
+        0.5,
+        detail=lambda: f"still failing: {failures[-1]!r}",
+    )
+    return result
 
 
 def _config_key_exists(ceph: CephCli, name: str) -> bool:
@@ -528,7 +531,7 @@ def start_restful_module(
     Enabling (and disabling) a module makes the mgr respawn: the module's commands and
     its server come up a few seconds later, so each step is retried until `timeout`.
     """
-    port = free_loopback_port()
+    port = free_port()
     option = f"mgr/restful/{mgr_name}"
     had_certificate = _config_key_exists(ceph, f"{option}/crt")
     if not had_certificate:

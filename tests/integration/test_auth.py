@@ -13,8 +13,9 @@ from app.auth import KEY_PREFIX, LEGACY_KEY_PREFIX, LOOKUP_BURST, LOOKUPS_PER_SE
 from app.main import create_app
 from app.settings import Settings
 from cli.dev_cluster import DevCluster
-from tests.integration.cli.test_main import cephgw
-from tests.integration.conftest import ceph_cli, create_key
+from tests.support import ask_until, wait_until
+from tests.support.cluster import ceph_cli, create_key
+from tests.support.server import cephgw, wait_until_ready
 
 pytestmark = pytest.mark.integration
 
@@ -28,6 +29,11 @@ def _assert_401(response_status: int, body: dict[str, object], headers: dict[str
     assert isinstance(body.get("message"), str)
     assert body["message"]
     assert headers["www-authenticate"].startswith('Basic realm="')
+
+
+def _works(client: TestClient, auth: tuple[str, str]) -> bool:
+    status: int = client.get("/pool", auth=auth).status_code
+    return status == 200
 
 
 def test_no_credentials_is_401_with_challenge(client: TestClient) -> None:
@@ -83,10 +89,14 @@ def test_legacy_module_key_with_colon_is_accepted_as_admin(
     secret = "legacy:key:with:colons"
     ceph_cli(cluster, "config-key", "set", LEGACY_KEY_PREFIX + "legacy-colon", secret)
     try:
-        deadline = time.monotonic() + 5
-        while (r := client.get("/pool", auth=("legacy-colon", secret))).status_code != 200:
-            assert time.monotonic() < deadline, r.text
-            time.sleep(0.2)
+        ask_until(
+            lambda: client.get("/pool", auth=("legacy-colon", secret)),
+            lambda r: r.status_code == 200,
+            "the legacy key with colons works",
+            limit=5,
+            interval=0.2,
+            show=lambda r: r.text,
+        )
         wrong = client.get("/pool", auth=("legacy-colon", "legacy:key"))
         assert wrong.status_code == 401
     finally:
@@ -106,10 +116,7 @@ def test_legacy_keys_can_be_refused(
 ) -> None:
     ceph_cli(cluster, "config-key", "set", LEGACY_KEY_PREFIX + "legacy-off", "plainsecret")
     try:
-        deadline = time.monotonic() + 10
-        while strict_client.get("/pool", auth=admin_auth).status_code != 200:
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        wait_until_ready(strict_client, "/pool", admin_auth, limit=10)
         r = strict_client.get("/pool", auth=("legacy-off", "plainsecret"))
         assert r.status_code == 401
     finally:
@@ -120,30 +127,30 @@ def test_deleted_key_stops_working_within_5_s(
     client: TestClient, settings: Settings, cluster: DevCluster
 ) -> None:
     secret = create_key(settings, "short-lived", Role.READ_ONLY)
-    deadline = time.monotonic() + 5
-    while client.get("/pool", auth=("short-lived", secret)).status_code != 200:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_until(
+        lambda: _works(client, ("short-lived", secret)), "the new key works", 5, interval=0.1
+    )
     # Warm the verification cache, then delete behind the gateway's back.
     assert client.get("/pool", auth=("short-lived", secret)).status_code == 200
     ceph_cli(cluster, "config-key", "rm", KEY_PREFIX + "short-lived")
-    deleted_at = time.monotonic()
-    while client.get("/pool", auth=("short-lived", secret)).status_code == 200:
-        assert time.monotonic() - deleted_at < 5, "a deleted key still works after 5 s"
-        time.sleep(0.1)
+    wait_until(
+        lambda: not _works(client, ("short-lived", secret)),
+        "the deleted key no longer works",
+        5,
+        interval=0.1,
+    )
 
 
 def test_replaced_key_old_secret_stops_working(client: TestClient, settings: Settings) -> None:
     old = create_key(settings, "rotated", Role.ADMIN)
-    deadline = time.monotonic() + 5
-    while client.get("/pool", auth=("rotated", old)).status_code != 200:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_until(lambda: _works(client, ("rotated", old)), "the new key works", 5, interval=0.1)
     new = create_key(settings, "rotated", Role.ADMIN)  # deletes and re-creates
-    replaced_at = time.monotonic()
-    while client.get("/pool", auth=("rotated", old)).status_code == 200:
-        assert time.monotonic() - replaced_at < 5, "a replaced key still works after 5 s"
-        time.sleep(0.1)
+    wait_until(
+        lambda: not _works(client, ("rotated", old)),
+        "the replaced key's old secret no longer works",
+        5,
+        interval=0.1,
+    )
     assert client.get("/pool", auth=("rotated", new)).status_code == 200
 
 
@@ -165,10 +172,7 @@ def never_refreshing_client(
     its start comes from the on-miss lookup alone."""
     slow = settings.model_copy(update={"key_refresh_interval": 3600.0})
     with TestClient(create_app(slow)) as test_client:
-        deadline = time.monotonic() + 30
-        while test_client.get("/pool", auth=admin_auth).status_code != 200:
-            assert time.monotonic() < deadline, "the gateway never became ready"
-            time.sleep(0.2)
+        wait_until_ready(test_client, "/pool", admin_auth)
         yield test_client
 
 

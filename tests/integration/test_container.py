@@ -16,7 +16,6 @@ import signal
 import ssl
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +24,9 @@ import httpx
 import pytest
 
 from cli.dev_cluster import DevCluster
-from tests.integration.cli.test_main import cephgw, free_port
-from tests.integration.conftest import ceph_cli, ceph_cli_json, stop_server
+from tests.support import ask_until, wait_until
+from tests.support.cluster import ceph_cli, ceph_cli_json
+from tests.support.server import answered, cephgw, free_port, stop_server
 
 pytestmark = pytest.mark.integration
 
@@ -213,15 +213,15 @@ def running(
     )
     trust = ssl.create_default_context(cadata=stored)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, proc.communicate()[0]
-            try:
-                httpx.get(f"https://127.0.0.1:{port}/healthz", verify=trust, timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the entry point never listened"
-                time.sleep(0.3)
+        wait_until(
+            lambda: answered(
+                proc,
+                lambda: httpx.get(f"https://127.0.0.1:{port}/healthz", verify=trust, timeout=2),
+            ),
+            "the entry point listens",
+            limit=60,
+            interval=0.3,
+        )
         yield Running(port, proc, trust, env, substitutions)
     finally:
         stop_server(proc, timeout=20)
@@ -237,10 +237,14 @@ def get(running: Running, path: str, auth: tuple[str, str] | None = None) -> htt
 
 def test_healthz_and_readyz(running: Running) -> None:
     assert get(running, "/healthz").json() == {"status": "ok", "checks": {}}
-    deadline = time.monotonic() + 30
-    while (r := get(running, "/readyz")).status_code != 200:
-        assert time.monotonic() < deadline, r.json()
-        time.sleep(0.3)
+    r = ask_until(
+        lambda: get(running, "/readyz"),
+        lambda r: r.status_code == 200,
+        "GET /readyz answers 200",
+        limit=30,
+        interval=0.3,
+        show=lambda r: r.json(),
+    )
     checks = r.json()["checks"]
     assert checks["tls"]["detail"].startswith("certificate valid until ")
     assert checks["keys"]["status"] == "ok"

@@ -11,7 +11,6 @@ A difference that is a gateway bug does not belong in KNOWN_DIFFERENCES: fix the
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import httpx
@@ -20,7 +19,6 @@ from fastapi.testclient import TestClient
 
 from cli.dev_cluster import DevCluster
 from tests.integration.compatibility import COMPATIBILITY_DOC, KNOWN_DIFFERENCES, VOLATILE
-from tests.integration.conftest import ceph_cli_json
 from tests.integration.differential import (
     AUTH_CASES,
     BAD_INPUT_PATHS,
@@ -41,7 +39,8 @@ from tests.integration.differential import (
     unexplained,
     volatile_places,
 )
-from tests.support import TEST_POOL
+from tests.support import TEST_POOL, ask_until, wait_until
+from tests.support.cluster import ceph_cli_json
 
 pytestmark = pytest.mark.integration
 
@@ -58,16 +57,22 @@ def assert_same(endpoint: str, fetch: Fetch, *, settle: float = 6.0) -> list[Dif
     a few seconds; a difference that persists for `settle` seconds is a real one.
     """
     volatile = volatile_places(endpoint, VOLATILE)
-    deadline = time.monotonic() + settle
-    while True:
+
+    def compared() -> tuple[list[Difference], list[Difference]]:
+        """Every difference, and those left unexplained."""
         gateway, module = fetch()
         differences = compare_replies(Reply.of(gateway), Reply.of(module), volatile=volatile)
-        left = unexplained(endpoint, differences, KNOWN_DIFFERENCES, ceph_release())
-        if not left:
-            return differences
-        if time.monotonic() > deadline:
-            pytest.fail(report(endpoint, left), pytrace=False)
-        time.sleep(1.0)
+        return differences, unexplained(endpoint, differences, KNOWN_DIFFERENCES, ceph_release())
+
+    differences, _ = ask_until(
+        compared,
+        lambda both: not both[1],
+        f"the gateway and the module agree on {endpoint}",
+        limit=settle,
+        interval=1.0,
+        show=lambda both: report(endpoint, both[1]),
+    )
+    return differences
 
 
 def both(
@@ -85,10 +90,12 @@ def both(
 @pytest.fixture(scope="module")
 def legacy_auth(client: TestClient, restful_module: RestfulModule) -> tuple[str, str]:
     """The module's own key (`ceph restful create-key`), once the gateway has picked it up."""
-    deadline = time.monotonic() + 30
-    while client.get("/pool", auth=restful_module.auth).status_code != 200:
-        assert time.monotonic() < deadline, "the gateway never accepted the module's key"
-        time.sleep(0.5)
+    wait_until(
+        lambda: client.get("/pool", auth=restful_module.auth).status_code == 200,
+        "the gateway accepts the module's key",
+        limit=30,
+        interval=0.5,
+    )
     return restful_module.auth
 
 
@@ -109,10 +116,12 @@ def perf_ready(
     quorum = ceph_cli_json(cluster, "quorum_status")["quorum_names"]
     osds = ceph_cli_json(cluster, "osd", "dump")["osds"]
     expected = {f"mon.{m}" for m in quorum} | {f"osd.{o['osd']}" for o in osds if o["up"]}
-    deadline = time.monotonic() + 30
-    while not expected <= set(restful_module.http.get("/perf", auth=legacy_auth).json()):
-        assert time.monotonic() < deadline, "the module never listed every daemon's counters"
-        time.sleep(1.0)
+    wait_until(
+        lambda: expected <= set(restful_module.http.get("/perf", auth=legacy_auth).json()),
+        "the module lists every daemon's counters",
+        limit=30,
+        interval=1.0,
+    )
     return expected
 
 

@@ -17,19 +17,10 @@ from app.errors import ServiceUnavailable
 from app.jobs import Job, JobTable, open_job_table
 from app.settings import Settings
 from cli.dev_cluster import DevCluster
-from tests.integration.routers.test_request import OSD_STAT, config_key_exists, slow
+from tests.support.cluster import config_key_exists
+from tests.support.jobs import OSD_STAT, FakeClock, slow
 
 pytestmark = pytest.mark.integration
-
-
-class FakeClock:
-    """The table's clock, moved by hand: the TTL is tested without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @asynccontextmanager

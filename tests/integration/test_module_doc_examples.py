@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from cli.dev_cluster import DevCluster
-from tests.integration.conftest import ceph_cli, ceph_cli_json
-from tests.integration.tls_gateway import Gateway, serve_tls, shown_on_failure
+from tests.support.cluster import ceph_cli, ceph_cli_json
+from tests.support.server import Gateway, serve_tls, shown_on_failure
 
 pytestmark = pytest.mark.integration
 

@@ -31,7 +31,6 @@ from fastapi.testclient import TestClient
 
 from cli.dev_cluster import DevCluster
 from tests.integration.compatibility import KNOWN_DIFFERENCES
-from tests.integration.conftest import ceph_cli, ceph_cli_json
 from tests.integration.differential import (
     ABSENT,
     Difference,
@@ -40,6 +39,7 @@ from tests.integration.differential import (
     json_type,
     unexplained,
 )
+from tests.support.cluster import ceph_cli, ceph_cli_json
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,5 @@
-"""The read-only role cannot change anything, and nothing but the open pages answers without a key.
+"""The read-only role cannot change anything, and nothing but the open pages answers without a
+key or with a wrong one.
 
 Every route of the app is enumerated (`create_app(settings).routes`, flattened: this FastAPI
 keeps an included router as one entry), every method of it. Each route that is not a GET or
@@ -10,6 +11,11 @@ before the body is read and before anything is looked up. A 404 or a 422 to a re
 is a gateway bug (it tells a client who may not write what exists, and it means a lookup ran
 for nobody).
 
+Every route but the open ones must answer 401, with its JSON message and a Basic challenge,
+without a key and with a wrong one (a wrong secret, a name no key has), whether its ids exist
+or not, and with its query parameters absent, set, or set to what does not parse: the key is
+checked before anything is looked up or read.
+
 The plausible requests are harmless even if a check were missing: the scratch pool is ours,
 osd.0 is already in, `noscrub` is already unset, `osd stat` only reads.
 
@@ -19,7 +25,6 @@ of its own and proves the checks below flag it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +42,8 @@ from app.errors import Forbidden
 from app.main import create_app
 from app.settings import Settings
 from cli.dev_cluster import DevCluster
-from tests.integration.conftest import ceph_cli, ceph_cli_json
+from tests.support.cluster import ceph_cli, ceph_cli_json
+from tests.support.server import wait_until_ready
 
 pytestmark = pytest.mark.integration
 
@@ -58,6 +64,15 @@ OPEN_ROUTES: dict[str, str] = {
 
 SCRATCH_POOL = "roles-scratch"
 NO_SUCH_ID = 999_999
+# Values that exist, for the path parameters that are not ids (mon a is in every test cluster;
+# the `fqdn` of /server/{fqdn}, the host's name, is found by the filler fixture).
+EXISTING_NAMES: dict[str, str] = {"name": "a", "key": "osd_pool_default_size"}
+# A query parameter's value that parses (as an id, a pattern, a flag) and one that does not.
+QUERY_VALUES = ("1", "(")
+
+# What a request without a key, and one with a wrong key, is told (app/deps.py, app/auth.py).
+NO_KEY_MESSAGE = "Authentication required"  # then how to authenticate
+WRONG_KEY_MESSAGE = "Invalid credentials"
 
 # Requests that would succeed (and change nothing) were the role not checked, by route.
 PLAUSIBLE_BODIES: dict[tuple[str, str], Any] = {
@@ -93,6 +108,7 @@ class Route:
     path_params: dict[str, Any]  # name -> annotation
     takes_body: bool
     dependant: Dependant | None  # None for a route that is not an APIRoute
+    query_params: tuple[str, ...] = ()  # names
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
@@ -126,8 +142,10 @@ def routes_of(app: FastAPI) -> list[Route]:
         params = {
             f.name: f.field_info.annotation for d in _dependants(dependant) for f in d.path_params
         }
+        query = tuple(sorted({f.name for d in _dependants(dependant) for f in d.query_params}))
+        takes_body = context.body_field is not None
         for method in sorted(context.methods or ()):
-            out.append(Route(method, path, params, context.body_field is not None, dependant))
+            out.append(Route(method, path, params, takes_body, dependant, query))
     return out
 
 
@@ -143,6 +161,7 @@ class Filler:
     """Values for a route's path parameters: ones that exist, or ones that do not."""
 
     pool_id: int
+    names: dict[str, str]  # parameter -> a value that exists, for those that are not ids
 
     def path(self, route: Route, *, existing: bool = True) -> str:
         values: dict[str, str] = {}
@@ -155,8 +174,14 @@ class Filler:
                 else:
                     values[name] = "0"
             else:
-                values[name] = "x" if existing else "no-such-thing"
+                values[name] = self.names.get(name, "x") if existing else "no-such-thing"
         return route.path.format(**values)
+
+    def urls(self, route: Route, *, existing: bool = True) -> list[str]:
+        """The path, then with every query parameter set to each of QUERY_VALUES."""
+        path = self.path(route, existing=existing)
+        queries = ["&".join(f"{q}={value}" for q in route.query_params) for value in QUERY_VALUES]
+        return [path] + [f"{path}?{query}" for query in queries if route.query_params]
 
 
 # A body as bytes, or None for no body at all.
@@ -242,23 +267,67 @@ def refused_writes(
     return failures
 
 
-def keyless_answers(
-    client: TestClient, routes: list[Route], filler: Filler, *, existing: bool = True
+def _unauthenticated_answers(
+    client: TestClient,
+    routes: list[Route],
+    filler: Filler,
+    auth: Auth | None,
+    is_expected: Callable[[Any], bool],
+    *,
+    existing: bool,
 ) -> list[str]:
-    """Every route outside OPEN_ROUTES that does not answer 401 (JSON, challenge) without a key."""
+    """Every route outside OPEN_ROUTES, at each of its URLs, that does not answer `auth` a 401
+    with a Basic challenge and a JSON body `is_expected` takes, and what it did."""
     failures: list[str] = []
     for route in routes:
         if route.path in OPEN_ROUTES or not (existing or route.path_params):
             continue
-        url = filler.path(route, existing=existing)
-        response = send(client, route, url, plausible_body(route), None)
-        if (
-            response.status_code != 401
-            or not _json_message(response)
-            or not response.headers.get("www-authenticate", "").startswith("Basic ")
-        ):
-            failures.append(f"{route.method} {url}: {response.status_code} {response.text[:200]!r}")
+        for url in filler.urls(route, existing=existing):
+            response = send(client, route, url, plausible_body(route), auth)
+            if (
+                response.status_code != 401
+                or not _json_message(response)
+                or not is_expected(response.json())
+                or not response.headers.get("www-authenticate", "").startswith("Basic ")
+            ):
+                text = response.text[:200]
+                failures.append(f"{route.method} {url}: {response.status_code} {text!r}")
     return failures
+
+
+def keyless_answers(
+    client: TestClient, routes: list[Route], filler: Filler, *, existing: bool = True
+) -> list[str]:
+    """Every route outside OPEN_ROUTES that does not answer 401 (JSON, challenge) without a key."""
+    return _unauthenticated_answers(
+        client,
+        routes,
+        filler,
+        None,
+        lambda body: body["message"].startswith(NO_KEY_MESSAGE),
+        existing=existing,
+    )
+
+
+def wrong_key_answers(
+    client: TestClient, routes: list[Route], filler: Filler, auth: Auth, *, existing: bool = True
+) -> list[str]:
+    """Every route outside OPEN_ROUTES that does not answer a wrong key the 401 (JSON, challenge)
+    of invalid credentials."""
+    return _unauthenticated_answers(
+        client,
+        routes,
+        filler,
+        auth,
+        lambda body: body == {"message": WRONG_KEY_MESSAGE},
+        existing=existing,
+    )
+
+
+def wrong_keys(admin_auth: Auth) -> list[Auth]:
+    """A key's name with a wrong secret (two ways), and a name no key has."""
+    name, secret = admin_auth
+    return [(name, "wrong"), (name, secret + "x"), ("nobody", "nothing")]
 
 
 def unguarded(routes: list[Route]) -> list[str]:
@@ -273,14 +342,6 @@ def unguarded(routes: list[Route]) -> list[str]:
 def fail_on(failures: list[str], title: str) -> None:
     if failures:
         pytest.fail("\n  ".join([title, *failures]), pytrace=False)
-
-
-def wait_until_ready(client: TestClient, auth: Auth) -> None:
-    """Until the app's lifespan has connected and loaded the keys."""
-    deadline = time.monotonic() + 30
-    while client.get("/pool", auth=auth).status_code != 200:
-        assert time.monotonic() < deadline, "the gateway never became ready"
-        time.sleep(0.2)
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -306,8 +367,9 @@ def scratch_pool(cluster: DevCluster) -> Iterator[int]:
 
 
 @pytest.fixture(scope="module")
-def filler(scratch_pool: int) -> Filler:
-    return Filler(pool_id=scratch_pool)
+def filler(cluster: DevCluster, scratch_pool: int) -> Filler:
+    host: str = ceph_cli_json(cluster, "mon", "metadata", "a")["hostname"]
+    return Filler(pool_id=scratch_pool, names={**EXISTING_NAMES, "fqdn": host})
 
 
 @pytest.fixture(scope="module")
@@ -324,6 +386,17 @@ def test_the_enumeration_sees_the_write_routes(routes: list[Route]) -> None:
     assert {"POST /request", "DELETE /request", "DELETE /request/{request_id}"} <= writes
     stale = [f"{m} {p}" for m, p in PLAUSIBLE_BODIES if f"{m} {p}" not in writes]
     assert not stale, f"PLAUSIBLE_BODIES names routes the app does not have: {stale}"
+
+
+def test_the_enumeration_sees_the_query_and_path_parameters(routes: list[Route]) -> None:
+    # Were the query parameters missed, the 401s below would be checked without a query string.
+    queries = {str(r): r.query_params for r in routes}
+    assert queries["GET /osd"] == ("pool",)
+    assert queries["GET /perf"] == ("daemon", "page")
+    assert queries["POST /request"] == ("wait",)
+    names = {name for r in routes for name in r.path_params}
+    stale = sorted({*EXISTING_NAMES, "fqdn"} - names)
+    assert not stale, f"EXISTING_NAMES names path parameters the app does not have: {stale}"
 
 
 def test_every_write_route_depends_on_the_admin_check(routes: list[Route]) -> None:
@@ -401,6 +474,17 @@ def test_every_route_but_the_open_ones_is_401_without_a_key(
     fail_on(failures, "not a 401 without credentials:")
 
 
+def test_every_route_but_the_open_ones_is_401_with_a_wrong_key(
+    client: TestClient, routes: list[Route], filler: Filler, admin_auth: Auth
+) -> None:
+    failures = []
+    for auth in wrong_keys(admin_auth):
+        for existing in (True, False):
+            answers = wrong_key_answers(client, routes, filler, auth, existing=existing)
+            failures += [f"{answer} (name {auth[0]!r}, a wrong key)" for answer in answers]
+    fail_on(failures, "not the 401 of a wrong key:")
+
+
 def test_without_a_key_the_body_is_not_parsed_either(
     client: TestClient, routes: list[Route], filler: Filler
 ) -> None:
@@ -448,7 +532,7 @@ def test_the_checks_catch_a_route_without_the_admin_check(
 
     assert {str(r) for r in added} <= set(unguarded(routes_of(app)))
     with TestClient(app) as client:
-        wait_until_ready(client, read_only_auth)
+        wait_until_ready(client, "/pool", read_only_auth)
         pool_id = filler.pool_id
         refused = refused_writes(client, added, read_only_auth, filler)
         assert [f.split(":")[0] for f in refused] == [
@@ -456,6 +540,8 @@ def test_the_checks_catch_a_route_without_the_admin_check(
             "DELETE /selftest",
         ]
         assert all(": 200 " in f for f in refused), refused
-        # With no key: the KeyDep route is a 401, the other one is not.
+        # With no key or a wrong one: the KeyDep route is a 401, the other one is not.
         keyless = keyless_answers(client, added, filler)
         assert [f.split(":")[0] for f in keyless] == ["DELETE /selftest"]
+        wrong = wrong_key_answers(client, added, filler, (read_only_auth[0], "wrong"))
+        assert [f.split(":")[0] for f in wrong] == ["DELETE /selftest"]

@@ -26,8 +26,8 @@ import httpx
 import pytest
 
 from cli.dev_cluster import DevCluster
-from tests.integration.conftest import ceph_cli_json
-from tests.integration.tls_gateway import Gateway, serve_tls, shown_on_failure
+from tests.support.cluster import ceph_cli_json
+from tests.support.server import Gateway, serve_tls, shown_on_failure
 
 pytestmark = pytest.mark.integration
 

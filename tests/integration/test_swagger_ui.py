@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Request, expect, sync_playwright
 
 from cli.dev_cluster import DevCluster
-from tests.integration.tls_gateway import Gateway, serve_tls, shown_on_failure
+from tests.support.server import Gateway, serve_tls, shown_on_failure
 
 # The browser check runs on the host only (the other releases' chroots have no browser).
 pytestmark = [pytest.mark.integration, pytest.mark.host_only]

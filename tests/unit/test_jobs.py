@@ -26,7 +26,7 @@ from app.jobs import Job, JobTable, job_state, open_job_table
 from app.models.request import Job as JobModel
 from app.models.request import RequestBody
 from app.settings import Settings
-from tests.unit.ceph.test_pool import MODULE_POST_POOL_NOWAIT
+from tests.support.jobs import MODULE_POST_POOL_NOWAIT, FakeClock
 
 # A job as the module answered it, shared with the pool tests.
 MODULE_JOB = MODULE_POST_POOL_NOWAIT
@@ -259,14 +259,6 @@ def test_body_refused_with_a_clear_message(data: Any, message: str) -> None:
 
 
 # -- eviction (jobs with nothing to run finish at once, without Ceph) ---------------------------
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @asynccontextmanager

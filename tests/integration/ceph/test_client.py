@@ -16,11 +16,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.main import create_app
 from app.routers.route import STALE_WARNING
 from app.settings import Settings
 from cli.dev_cluster import DevCluster
 from tests.support import wait_until
+from tests.support.server import gateway
 
 pytestmark = pytest.mark.integration
 
@@ -37,13 +37,6 @@ def frozen_mon(cluster: DevCluster) -> Iterator[None]:
         yield
     finally:
         os.kill(pid, signal.SIGCONT)
-
-
-@contextmanager
-def gateway(settings: Settings, auth: Auth, **update: object) -> Iterator[TestClient]:
-    with TestClient(create_app(settings.model_copy(update=update))) as client:
-        wait_until(lambda: client.get("/pool", auth=auth).status_code == 200, "ready", 30)
-        yield client
 
 
 def timed_get(client: TestClient, path: str, auth: Auth) -> tuple[float, httpx.Response]:

@@ -12,7 +12,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +28,8 @@ from app.errors import BadRequest
 from app.settings import Settings
 from cli import dev_cluster
 from cli.dev_cluster import DevCluster
-from tests.integration.conftest import ceph_cli, ceph_cli_json
+from tests.support import wait_until
+from tests.support.cluster import ceph_cli, ceph_cli_json
 
 pytestmark = pytest.mark.integration
 
@@ -112,13 +113,6 @@ def cached_paths(schema: Schema) -> set[tuple[str, str]]:
     return {(section, name) for section, counters in schema.items() for name in counters}
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = OSD_WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-
-
 def osd_pid(cluster: DevCluster, osd_id: int) -> int:
     """The OSD's pid from its pid file, checked to be this cluster's daemon."""
     pid = dev_cluster._read_pid(cluster.directory / "run" / f"osd.{osd_id}.pid")
@@ -136,7 +130,9 @@ def osd_stopped(cluster: DevCluster, osd_id: int) -> Iterator[None]:
         survivors = dev_cluster._signal_and_wait({pid: f"osd.{osd_id}"}, cluster.conf)
         assert survivors == [], f"osd.{osd_id} did not stop"
         ceph_cli(cluster, "osd", "down", str(osd_id))
-        wait_for(lambda: not osd_info(cluster, osd_id)["up"], f"osd.{osd_id} down")
+        wait_until(
+            lambda: not osd_info(cluster, osd_id)["up"], f"osd.{osd_id} is down", OSD_WAIT, 0.2
+        )
         yield
     finally:
         if not dev_cluster._is_ours(pid, cluster.conf):
@@ -146,7 +142,7 @@ def osd_stopped(cluster: DevCluster, osd_id: int) -> Iterator[None]:
                 info = osd_info(cluster, osd_id)
                 return bool(info["up"]) and int(info["up_from"]) > old_up_from
 
-            wait_for(back_up, f"osd.{osd_id} up again")
+            wait_until(back_up, f"osd.{osd_id} is up again", OSD_WAIT, 0.2)
 
 
 @contextmanager

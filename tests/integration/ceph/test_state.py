@@ -7,30 +7,22 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
 
 from app.auth import Role
-from app.main import create_app
 from app.settings import Settings
 from cli import dev_cluster
 from cli.dev_cluster import DevCluster
-from tests.integration.conftest import ceph_cli, ceph_cli_json, create_key
 from tests.support import TEST_POOL, wait_until
+from tests.support.cluster import ceph_cli, ceph_cli_json, create_key
+from tests.support.server import gateway
 
 pytestmark = pytest.mark.integration
 
 Auth = tuple[str, str]
 COMMANDS = "cephgw_ceph_command_duration_seconds_count"
-
-
-@contextmanager
-def gateway(settings: Settings, auth: Auth, **update: object) -> Iterator[TestClient]:
-    with TestClient(create_app(settings.model_copy(update=update))) as client:
-        wait_until(lambda: client.get("/pool", auth=auth).status_code == 200, "ready", 30)
-        yield client
 
 
 def metric(client: TestClient, auth: Auth, name: str, **labels: str) -> float:

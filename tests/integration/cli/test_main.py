@@ -7,8 +7,6 @@ import signal
 import socket
 import ssl
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,33 +18,11 @@ from cryptography import x509
 
 from app.auth import KEY_PREFIX
 from cli.dev_cluster import DevCluster
-from tests.integration.conftest import ceph_cli, ceph_cli_json, stop_server
+from tests.support import ask_until, wait_until
+from tests.support.cluster import ceph_cli, ceph_cli_json
+from tests.support.server import CEPHGW, answered, cephgw, free_port, stop_server
 
 pytestmark = pytest.mark.integration
-
-CEPHGW = str(Path(sys.executable).with_name("cephgw"))
-
-
-def cephgw(
-    cluster: DevCluster, *args: str, env: dict[str, str] | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    """Run the installed console script; cluster options through CEPH_CONF, as a user might."""
-    full_env = {**os.environ, "CEPH_CONF": str(cluster.conf), **(env or {})}
-    return subprocess.run(
-        [CEPHGW, *args, "--keyring", str(cluster.keyring)],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _ready(port: int, *, tls: bool) -> bool:
@@ -87,14 +63,13 @@ def serving(
         text=True,
         env={**os.environ, **(env or {})},
     )
+
+    def ready() -> bool:
+        assert proc.poll() is None, proc.communicate()[0]
+        return _ready(port, tls="--insecure-http" not in args)
+
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, proc.communicate()[0]
-            if _ready(port, tls="--insecure-http" not in args):
-                break
-            assert time.monotonic() < deadline, "serve never became ready"
-            time.sleep(0.2)
+        wait_until(ready, "serve answers GET /readyz with 200", limit=30, interval=0.2)
         yield proc, port
     finally:
         stop_server(proc)
@@ -260,15 +235,15 @@ def test_unreachable_cluster_answers_503_and_keeps_running(
         env={**os.environ, **env},
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                r = httpx.get(f"http://127.0.0.1:{port}/pool", auth=("a", "b"), timeout=5)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None, proc.communicate()[0]
-                assert time.monotonic() < deadline
-                time.sleep(0.3)
+        r = wait_until(
+            lambda: answered(
+                proc,
+                lambda: httpx.get(f"http://127.0.0.1:{port}/pool", auth=("a", "b"), timeout=5),
+            ),
+            "serve answers on its port",
+            limit=30,
+            interval=0.3,
+        )
         assert r.status_code == 503
         assert "Retry-After" in r.headers
         assert r.json()["message"].startswith("cluster unavailable: ")
@@ -315,17 +290,17 @@ def test_serve_takes_port_from_the_modules_setting_and_flag_wins(
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+    def keys_read() -> httpx.Response | None:
+        r = answered(
+            proc, lambda: httpx.get(f"http://127.0.0.1:{cluster_port}/pool", auth=admin_auth)
+        )
+        return r if r is not None and r.status_code != 503 else None  # 503: keys not read yet
+
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                r = httpx.get(f"http://127.0.0.1:{cluster_port}/pool", auth=admin_auth)
-                if r.status_code != 503:  # 503 until the first read of the keys
-                    break
-            except httpx.TransportError:
-                assert proc.poll() is None, proc.communicate()[0]
-            assert time.monotonic() < deadline, "serve did not answer on the cluster's port"
-            time.sleep(0.2)
+        r = wait_until(
+            keys_read, "serve answers on the cluster's port, keys read", limit=30, interval=0.2
+        )
         assert r.status_code == 200
     finally:
         proc.terminate()
@@ -334,12 +309,13 @@ def test_serve_takes_port_from_the_modules_setting_and_flag_wins(
     try:
         with serving(cluster, "--mgr-name", "porttest", "--insecure-http") as (_, port):
             assert port != cluster_port
-            deadline = time.monotonic() + 30
-            while (
-                r := httpx.get(f"http://127.0.0.1:{port}/pool", auth=admin_auth)
-            ).status_code == 503:
-                assert time.monotonic() < deadline
-                time.sleep(0.2)
+            r = ask_until(
+                lambda: httpx.get(f"http://127.0.0.1:{port}/pool", auth=admin_auth),
+                lambda r: r.status_code != 503,
+                "serve answers GET /pool, keys read (no 503)",
+                limit=30,
+                interval=0.2,
+            )
             assert r.status_code == 200
     finally:
         ceph_cli(cluster, "config", "rm", "mgr", option)

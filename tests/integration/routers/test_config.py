@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cli.dev_cluster import DevCluster
-from tests.integration.conftest import ceph_cli, ceph_cli_json
+from tests.support.cluster import ceph_cli, ceph_cli_json
 
 pytestmark = pytest.mark.integration
 
@@ -79,13 +79,3 @@ def test_a_flag_set_with_the_cli_shows(
     finally:
         ceph_cli(cluster, "osd", "unset", "noout")
     assert "noout" not in client.get("/config/osd", auth=admin_auth).json()
-
-
-@pytest.mark.parametrize(
-    "path", ["/config/cluster", "/config/cluster/osd_pool_default_size", "/config/osd"]
-)
-def test_credentials_are_required(
-    client: TestClient, admin_auth: tuple[str, str], path: str
-) -> None:
-    assert client.get(path).status_code == 401
-    assert client.get(path, auth=(admin_auth[0], admin_auth[1] + "x")).status_code == 401

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-pytestmark = pytest.mark.integration
+from tests.support import load_sample
 
-SAMPLES = Path(__file__).parents[2] / "unit" / "ceph" / "samples"
+pytestmark = pytest.mark.integration
 
 
 def test_doc_is_the_module_map_without_a_key(client: TestClient) -> None:
     response = client.get("/doc")
     assert response.status_code == 200
-    assert response.json() == json.loads((SAMPLES / "GET_doc.json").read_text())
+    assert response.json() == load_sample("GET_doc.json")
 
 
 def test_doc_ignores_credentials_like_the_module(client: TestClient) -> None:
@@ -59,7 +57,7 @@ def test_doc_is_json_for_any_client_not_preferring_html(
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/json"
     assert r.headers["vary"] == "Accept"
-    assert r.json() == json.loads((SAMPLES / "GET_doc.json").read_text())
+    assert r.json() == load_sample("GET_doc.json")
 
 
 def _local_urls(html: str) -> list[str]:

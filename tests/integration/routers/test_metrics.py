@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -12,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from app.main import create_app
 from app.metrics import MAX_COMMAND_PREFIXES, OTHER, GatewayMetrics
 from app.settings import Settings
+from tests.support.server import wait_until_ready
 
 pytestmark = pytest.mark.integration
 
@@ -42,10 +42,7 @@ def fresh(
     """An app of its own, so that its counters start at zero; every read of it goes to the
     cluster (no cache), so that each one shows in the librados metrics."""
     with TestClient(create_app(settings.model_copy(update={"cache_max_age": 0.0}))) as client:
-        deadline = time.monotonic() + 30
-        while client.get("/readyz").status_code != 200:
-            assert time.monotonic() < deadline, "the gateway never became ready"
-            time.sleep(0.2)
+        wait_until_ready(client, "/readyz")
         yield client
 
 

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from cli.dev_cluster import DevCluster
-from tests.integration.conftest import ceph_cli, ceph_cli_json
-from tests.support import wait_until
+from tests.support import load_sample, wait_until
+from tests.support.cluster import ceph_cli, ceph_cli_json
 
 pytestmark = pytest.mark.integration
 
-SAMPLES = Path(__file__).parents[2] / "unit" / "ceph" / "samples"
-
 
 def module_keys() -> set[str]:
-    return set(json.loads((SAMPLES / "GET_mon_a.json").read_text()))
+    return set(load_sample("GET_mon_a.json"))
 
 
 def expected_mons(cluster: DevCluster) -> list[dict[str, Any]]:
@@ -88,9 +84,3 @@ def test_unknown_mon_is_404_with_the_module_message(
     response = client.get("/mon/zz", auth=admin_auth)
     assert response.status_code == 404
     assert response.json() == {"message": 'Failed to identify the monitor node "zz"'}
-
-
-@pytest.mark.parametrize("path", ["/mon", "/mon/a", "/mon/zz"])
-def test_mon_needs_a_key(client: TestClient, admin_auth: tuple[str, str], path: str) -> None:
-    assert client.get(path).status_code == 401
-    assert client.get(path, auth=(admin_auth[0], admin_auth[1] + "x")).status_code == 401

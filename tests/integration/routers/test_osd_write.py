@@ -12,10 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cli.dev_cluster import DevCluster
-from tests.integration.conftest import ceph_cli, ceph_cli_json
-from tests.integration.routers.test_pool_write import assert_succeeded, commands_of, job_ids
-from tests.integration.routers.test_request import wait_until_finished
 from tests.support import wait_until
+from tests.support.cluster import ceph_cli, ceph_cli_json
+from tests.support.jobs import assert_succeeded, commands_of, job_ids, wait_until_finished
 
 pytestmark = pytest.mark.integration
 

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from cli.dev_cluster import DevCluster
-from tests.integration.conftest import ceph_cli_json
+from tests.support import load_sample
+from tests.support.cluster import ceph_cli_json
 
 pytestmark = pytest.mark.integration
 
-SAMPLES = Path(__file__).parents[2] / "unit" / "ceph" / "samples"
 TYPE_TIME, TYPE_LONGRUNAVG, TYPE_COUNTER, TYPE_HISTOGRAM = 1, 4, 8, 16
 
 
@@ -39,7 +37,7 @@ def test_every_daemon_and_the_module_counters(
     release's: each adds some), in the module's shape, recorded on Pacific."""
     counters = perf(client, read_only_auth)
     assert set(counters) == expected_daemons(cluster)
-    recorded = json.loads((SAMPLES / "GET_perf_daemon_osd.0.json").read_text())["osd.0"]
+    recorded = load_sample("GET_perf_daemon_osd.0.json")["osd.0"]
     module_fields = {path: set(counter) for path, counter in recorded.items()}
     for name, daemon_counters in counters.items():
         for path, counter in daemon_counters.items():
@@ -164,10 +162,3 @@ def test_pathological_pattern_answers_fast(
     started = time.monotonic()
     assert perf(client, admin_auth, daemon=pattern) == {}
     assert time.monotonic() - started < 2.0
-
-
-def test_perf_needs_a_key(client: TestClient, admin_auth: tuple[str, str]) -> None:
-    assert client.get("/perf").status_code == 401
-    assert client.get("/perf", auth=(admin_auth[0], admin_auth[1] + "x")).status_code == 401
-    # Credentials are checked before the pattern.
-    assert client.get("/perf", params={"daemon": "("}).status_code == 401

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cli.dev_cluster import DevCluster
-from tests.integration.conftest import ceph_cli_json
+from tests.support.cluster import ceph_cli_json
 
 pytestmark = pytest.mark.integration
 
@@ -65,13 +65,3 @@ def test_non_integer_pool_id_is_400(client: TestClient, admin_auth: tuple[str, s
     r = client.get("/pool/abc", auth=admin_auth)
     assert r.status_code == 400
     assert "pool_id" in r.json()["message"]
-
-
-@pytest.mark.parametrize("path", ["/pool", "/pool/1"])
-def test_pool_needs_a_key(client: TestClient, path: str) -> None:
-    r = client.get(path)
-    assert r.status_code == 401
-    assert r.json()["message"].startswith("Authentication required")
-    bad = client.get(path, auth=("test-admin", "wrong"))
-    assert bad.status_code == 401
-    assert bad.json() == {"message": "Invalid credentials"}

@@ -13,15 +13,16 @@ from fastapi.testclient import TestClient
 
 from app.settings import Settings
 from cli.dev_cluster import DevCluster
-from tests.integration.conftest import ceph_cli, ceph_cli_json
-from tests.integration.routers.test_request import gateway, wait_until_finished
+from tests.support.cluster import ceph_cli, ceph_cli_json
+from tests.support.jobs import assert_succeeded, commands_of, job_ids, wait_until_finished
+from tests.support.server import gateway
 
 pytestmark = pytest.mark.integration
 
 Auth = tuple[str, str]
 
 
-# -- helpers (the OSD and config write tests use them too) -------------------------------------
+# -- helpers -----------------------------------------------------------------------------------
 
 
 def unique_name(what: str) -> str:
@@ -38,22 +39,6 @@ def cli_pool(cluster: DevCluster, name: str) -> dict[str, Any]:
     pools = cli_pools(cluster)
     assert name in pools, f"no pool {name} in {sorted(pools)}"
     return pools[name]
-
-
-def job_ids(client: TestClient, auth: Auth) -> set[str]:
-    r = client.get("/request", auth=auth)
-    assert r.status_code == 200
-    return {job["id"] for job in r.json()}
-
-
-def commands_of(job: dict[str, Any], key: str) -> list[str]:
-    return [c["command"] for c in job[key]]
-
-
-def assert_succeeded(job: dict[str, Any]) -> None:
-    assert job["failed"] == [], job["failed"]
-    assert (job["state"], job["is_finished"], job["has_failed"]) == ("success", True, False)
-    assert all(c["errno"] == 0 for c in job["finished"]), job["finished"]
 
 
 def delete_pool_cli(cluster: DevCluster, name: str) -> None:

@@ -4,12 +4,9 @@ failures, ?page=, deletion, auth, the deny-list, and many clients at once."""
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -17,63 +14,23 @@ from fastapi.testclient import TestClient
 
 from app.auth import KEY_PREFIX
 from app.jobs import JobTable
-from app.main import create_app
 from app.settings import Settings
 from cli.dev_cluster import DevCluster
-from tests.integration.conftest import ceph_cli, ceph_cli_json
+from tests.support import wait_until
+from tests.support.cluster import ceph_cli, ceph_cli_json, config_key_exists
+from tests.support.jobs import OSD_STAT, slow, wait_until_finished
+from tests.support.server import gateway
 
 pytestmark = pytest.mark.integration
 
 Auth = tuple[str, str]
 
-OSD_STAT = {"prefix": "osd stat", "format": "json"}
 FAILING = {"prefix": "osd pool get", "pool": "h-jobs-no-such-pool", "var": "size"}
-
-
-def slow() -> dict[str, Any]:
-    """A real, harmless command that changes the OSD map, so that it waits for the mon's next
-    proposal (paxos_propose_interval, 1 s) when one went shortly before: two waves of it take
-    a second or more. It blocklists a documentation address (TEST-NET-1) for 30 s."""
-    return {
-        "prefix": "osd blocklist",
-        "blocklistop": "add",
-        "addr": f"192.0.2.1:0/{uuid.uuid4().int % 10**9}",
-        "expire": 30.0,
-    }
-
-
-@contextmanager
-def gateway(settings: Settings, auth: Auth, **update: Any) -> Iterator[TestClient]:
-    """A gateway of its own (its own job table) with some settings changed."""
-    with TestClient(create_app(settings.model_copy(update=update))) as test_client:
-        deadline = time.monotonic() + 30
-        while test_client.get("/request", auth=auth).status_code != 200:
-            assert time.monotonic() < deadline, "the gateway never became ready"
-            time.sleep(0.1)
-        yield test_client
 
 
 def table_of(test_client: TestClient) -> JobTable:
     table: JobTable = test_client.app_state["jobs"]
     return table
-
-
-def wait_until_finished(c: TestClient, auth: Auth, job_id: str, limit: float = 30) -> Any:
-    deadline = time.monotonic() + limit
-    while True:
-        job = c.get(f"/request/{job_id}", auth=auth).json()
-        if job["is_finished"]:
-            return job
-        assert time.monotonic() < deadline, job
-        time.sleep(0.05)
-
-
-def config_key_exists(cluster: DevCluster, key: str) -> bool:
-    try:
-        ceph_cli(cluster, "config-key", "exists", key)
-    except subprocess.CalledProcessError:
-        return False
-    return True
 
 
 def a_pool(cluster: DevCluster) -> str:
@@ -421,10 +378,8 @@ def test_deleting_a_running_request_drops_it_and_its_later_waves(
     assert r.json()["state"] == "pending"
     assert r.json()["waiting"] == job["waiting"]
     assert client.get(f"/request/{job['id']}", auth=admin_auth).status_code == 404
-    deadline = time.monotonic() + 30
-    while not running.done:  # its first wave ends, then it stops
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    # Its first wave ends, then it stops.
+    wait_until(lambda: running.done, "the deleted job is done", limit=30, interval=0.05)
     assert [f["command"] for f in running.to_json()["finished"]] == [job["running"][0]["command"]]
     assert running.waiting  # never started
     assert not config_key_exists(cluster, key)
@@ -432,6 +387,8 @@ def test_deleting_a_running_request_drops_it_and_its_later_waves(
 
 # -- auth ---------------------------------------------------------------------------------------
 
+# Without a key, or with a wrong one, each is a 401: tests/integration/test_roles.py checks that
+# of every route of the app.
 ROUTES = [
     ("GET", "/request"),
     ("POST", "/request"),
@@ -439,15 +396,6 @@ ROUTES = [
     ("GET", "/request/x"),
     ("DELETE", "/request/x"),
 ]
-
-
-@pytest.mark.parametrize(("method", "path"), ROUTES)
-def test_every_route_needs_a_key(client: TestClient, method: str, path: str) -> None:
-    r = client.request(method, path, json=OSD_STAT)
-    assert r.status_code == 401
-    assert r.json()["message"]
-    r = client.request(method, path, json=OSD_STAT, auth=("test-admin", "wrong"))
-    assert r.status_code == 401
 
 
 # A command that changes the cluster (and here changes nothing: the key does not exist).

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 
-pytestmark = pytest.mark.integration
+from tests.support import load_sample
 
-SAMPLES = Path(__file__).parents[2] / "unit" / "ceph" / "samples"
+pytestmark = pytest.mark.integration
 
 
 def test_root_is_the_module_answer_without_a_key(client: TestClient) -> None:
     response = client.get("/")
     assert response.status_code == 200
-    assert response.json() == json.loads((SAMPLES / "GET_.json").read_text())
+    assert response.json() == load_sample("GET_.json")
 
 
 def test_root_ignores_credentials_like_the_module(

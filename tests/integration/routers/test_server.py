@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cli.dev_cluster import DevCluster
-from tests.integration.conftest import ceph_cli_json
+from tests.support.cluster import ceph_cli_json
 
 pytestmark = pytest.mark.integration
 
@@ -71,9 +71,3 @@ def test_unknown_server_is_an_empty_one_with_200_like_the_module(
         "hostname": "no-such-host.example.com",
         "services": [],
     }
-
-
-@pytest.mark.parametrize("path", ["/server", "/server/vm"])
-def test_server_needs_a_key(client: TestClient, admin_auth: tuple[str, str], path: str) -> None:
-    assert client.get(path).status_code == 401
-    assert client.get(path, auth=(admin_auth[0], admin_auth[1] + "x")).status_code == 401

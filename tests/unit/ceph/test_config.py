@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, cast
 
 import anyio
@@ -23,19 +21,14 @@ from app.ceph.config import (
 )
 from app.errors import BadRequest, NotFound, ServiceUnavailable
 from app.models.config import ClusterConfig, OsdFlags, OsdFlagsUpdate
+from tests.support import load_sample
 from tests.support.maps import run_on_maps
-
-SAMPLES = Path(__file__).parent / "samples"
-
-
-def load(name: str) -> Any:
-    return json.loads((SAMPLES / name).read_text())
 
 
 @pytest.mark.parametrize("scenario", ["pacific_3osd", "pacific_mixed"])
 def test_flags_match_the_module(scenario: str) -> None:
-    flags = load(f"osd_dump.{scenario}.json")["flags"]
-    assert osd_flags(flags) == load(f"GET_config_osd.{scenario}.json")
+    flags = load_sample(f"osd_dump.{scenario}.json")["flags"]
+    assert osd_flags(flags) == load_sample(f"GET_config_osd.{scenario}.json")
 
 
 def test_pause_replaces_its_two_halves() -> None:
@@ -66,9 +59,9 @@ def test_active_mgr_name() -> None:
 
 
 def test_config_option_matches_the_module() -> None:
-    config = load("GET_config_cluster.json")
+    config = load_sample("GET_config_cluster.json")
     option = config_option(config, "osd_pool_default_size")
-    assert option == load("GET_config_cluster_osd_pool_default_size.json")
+    assert option == load_sample("GET_config_cluster_osd_pool_default_size.json")
     assert config_option(config, "name") == config["name"]
 
 
@@ -81,7 +74,7 @@ def test_unknown_option_is_404() -> None:
 
 
 def test_cluster_config_model_accepts_every_recorded_option() -> None:
-    config = load("GET_config_cluster.json")
+    config = load_sample("GET_config_cluster.json")
     assert len(config) > 1000
     assert ClusterConfig.model_validate(config).model_dump() == config
 
@@ -91,7 +84,7 @@ class FakeCeph:
 
     def __init__(self, active_name: str) -> None:
         self.active_name = active_name
-        self.config = load("GET_config_cluster.json")
+        self.config = load_sample("GET_config_cluster.json")
         self.asked: list[tuple[str, str, str | None]] = []
 
     async def mon_json(self, command: Mapping[str, Any], target: str | None = None) -> Any:

@@ -10,7 +10,6 @@ pool on each, with osd.2 on a second host, down and out, and the pause, noup and
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,13 +17,9 @@ from pydantic import TypeAdapter
 
 from app.ceph.crush import crush_rule_osds, shape_crush_rules
 from app.models.crush import CrushRule
+from tests.support import load_sample
 
-SAMPLES = Path(__file__).parent / "samples"
 SCENARIOS = ["pacific_3osd", "pacific_mixed"]
-
-
-def load(name: str) -> Any:
-    return json.loads((SAMPLES / name).read_text())
 
 
 def typed_json(value: Any) -> str:
@@ -75,22 +70,22 @@ TREE = [
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_rules_match_the_module_exactly(scenario: str) -> None:
-    shaped = shape_crush_rules(load(f"osd_crush_dump.{scenario}.json"))
-    assert typed_json(shaped) == typed_json(load(f"GET_crush_rule.{scenario}.json"))
+    shaped = shape_crush_rules(load_sample(f"osd_crush_dump.{scenario}.json"))
+    assert typed_json(shaped) == typed_json(load_sample(f"GET_crush_rule.{scenario}.json"))
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_model_passes_rules_through_unchanged(scenario: str) -> None:
     adapter = TypeAdapter(list[CrushRule])
-    shaped = shape_crush_rules(load(f"osd_crush_dump.{scenario}.json"))
+    shaped = shape_crush_rules(load_sample(f"osd_crush_dump.{scenario}.json"))
     served = adapter.dump_python(adapter.validate_python(shaped), mode="json", by_alias=True)
-    assert typed_json(served) == typed_json(load(f"GET_crush_rule.{scenario}.json"))
+    assert typed_json(served) == typed_json(load_sample(f"GET_crush_rule.{scenario}.json"))
 
 
 def test_mixed_rules_osd_counts() -> None:
     counts = {
         r["rule_name"]: r["osd_count"]
-        for r in shape_crush_rules(load("osd_crush_dump.pacific_mixed.json"))
+        for r in shape_crush_rules(load_sample("osd_crush_dump.pacific_mixed.json"))
     }
     # ecpool is erasure-coded: chooseleaf_indep adds nothing to the module's walk.
     assert counts == {"replicated_rule": 3, "by_host": 3, "ecpool": 0, "two_step": 3}
@@ -189,17 +184,17 @@ def test_malformed_rules_do_not_crash() -> None:
 def test_rules_without_pacific_only_fields_get_pacifics_values_back(scenario: str) -> None:
     # Quincy and later dump rules without ruleset, min_size and max_size: the answer is the
     # one Pacific gave for the same rules.
-    pacific = load(f"osd_crush_dump.{scenario}.json")
-    newer = load(f"osd_crush_dump.{scenario}.json")
+    pacific = load_sample(f"osd_crush_dump.{scenario}.json")
+    newer = load_sample(f"osd_crush_dump.{scenario}.json")
     for r in newer["rules"]:
         for key in ("ruleset", "min_size", "max_size"):
             del r[key]
-    pools = load(f"osd_dump.{scenario}.json")["pools"]
+    pools = load_sample(f"osd_dump.{scenario}.json")["pools"]
     assert typed_json(shape_crush_rules(newer, pools)) == typed_json(shape_crush_rules(pacific))
 
 
 def test_shaping_does_not_modify_the_dump() -> None:
-    crush = load("osd_crush_dump.pacific_3osd.json")
+    crush = load_sample("osd_crush_dump.pacific_3osd.json")
     before = typed_json(crush)
     shape_crush_rules(crush)
     assert typed_json(crush) == before

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from app.ceph.mon import find_mon, mon_hostnames, shape_mons
 from app.errors import NotFound
+from tests.support import load_sample
 
-SAMPLES = Path(__file__).parent / "samples"
 ADDED_KEYS = ("in_quorum", "leader", "server")
-
-
-def load(name: str) -> Any:
-    return json.loads((SAMPLES / name).read_text())
 
 
 def mon_entry(rank: int, name: str) -> dict[str, Any]:
@@ -25,7 +19,7 @@ def mon_entry(rank: int, name: str) -> dict[str, Any]:
 
 def test_the_module_answer_is_the_monmap_plus_three_keys() -> None:
     # Undo what the module added to its answer: shaping the rest must give it back.
-    module_answer = load("GET_mon.json")
+    module_answer = load_sample("GET_mon.json")
     monmap_mons = [{k: v for k, v in m.items() if k not in ADDED_KEYS} for m in module_answer]
     quorum_status = {"quorum": [0], "monmap": {"mons": monmap_mons}}
     metadata = [{"name": "a", "hostname": "vm", "ceph_version": "x"}]
@@ -33,8 +27,8 @@ def test_the_module_answer_is_the_monmap_plus_three_keys() -> None:
 
 
 def test_recorded_answers_give_the_module_keys_and_types() -> None:
-    mons = shape_mons(load("quorum_status.json"), load("mon_metadata.json"))
-    expected = load("GET_mon.json")
+    mons = shape_mons(load_sample("quorum_status.json"), load_sample("mon_metadata.json"))
+    expected = load_sample("GET_mon.json")
     assert len(mons) == 1
     assert set(mons[0]) == set(expected[0])
     assert {k: type(v) for k, v in mons[0].items()} == {k: type(v) for k, v in expected[0].items()}
@@ -47,7 +41,9 @@ def test_recorded_answers_give_the_module_keys_and_types() -> None:
 
 
 def test_quorum_status_carries_the_same_monmap_as_mon_dump() -> None:
-    assert load("quorum_status.json")["monmap"]["mons"] == load("mon_dump.json")["mons"]
+    assert (
+        load_sample("quorum_status.json")["monmap"]["mons"] == load_sample("mon_dump.json")["mons"]
+    )
 
 
 def test_leader_is_the_lowest_rank_in_quorum_not_quorum_leader_name() -> None:
@@ -91,7 +87,7 @@ def test_mon_hostnames_skips_entries_without_hostname() -> None:
 
 
 def test_find_mon_returns_the_named_one() -> None:
-    mons = shape_mons(load("quorum_status.json"), load("mon_metadata.json"))
+    mons = shape_mons(load_sample("quorum_status.json"), load_sample("mon_metadata.json"))
     assert find_mon(mons, "a") is mons[0]
 
 

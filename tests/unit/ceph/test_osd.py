@@ -10,7 +10,6 @@ import copy
 import errno
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -33,15 +32,11 @@ from app.ceph.osd import (
 )
 from app.errors import BadRequest, CephError, Conflict, NotFound
 from app.models.osd import Osd, OsdCommand, OsdUpdate
+from tests.support import load_sample
 from tests.support.maps import run_on_maps
 
-SAMPLES = Path(__file__).parent / "samples"
 SCENARIOS = ["pacific_3osd", "pacific_mixed"]
 ALL_COMMANDS = ["scrub", "deep-scrub", "repair"]
-
-
-def load(name: str) -> Any:
-    return json.loads((SAMPLES / name).read_text())
 
 
 def typed_json(value: Any) -> str:
@@ -51,10 +46,10 @@ def typed_json(value: Any) -> str:
 
 def recorded(scenario: str) -> tuple[Any, Any, Any, Any]:
     return (
-        load(f"osd_dump.{scenario}.json"),
-        load(f"osd_crush_dump.{scenario}.json"),
-        load(f"osd_tree.{scenario}.json"),
-        load(f"osd_metadata.{scenario}.json"),
+        load_sample(f"osd_dump.{scenario}.json"),
+        load_sample(f"osd_crush_dump.{scenario}.json"),
+        load_sample(f"osd_tree.{scenario}.json"),
+        load_sample(f"osd_metadata.{scenario}.json"),
     )
 
 
@@ -70,21 +65,21 @@ def served(osds: list[dict[str, Any]]) -> Any:
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_osds_match_the_module_exactly(scenario: str) -> None:
     osds = shape_osds(*recorded(scenario))
-    assert typed_json(osds) == typed_json(load(f"GET_osd.{scenario}.json"))
+    assert typed_json(osds) == typed_json(load_sample(f"GET_osd.{scenario}.json"))
     # The response model must not coerce anything (int up/in, float weights, null server).
-    assert typed_json(served(osds)) == typed_json(load(f"GET_osd.{scenario}.json"))
+    assert typed_json(served(osds)) == typed_json(load_sample(f"GET_osd.{scenario}.json"))
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_one_osd_matches_the_module(scenario: str) -> None:
     osds = shape_osds(*recorded(scenario))
-    assert typed_json(find_osd(osds, 0)) == typed_json(load(f"GET_osd_0.{scenario}.json"))
+    assert typed_json(find_osd(osds, 0)) == typed_json(load_sample(f"GET_osd_0.{scenario}.json"))
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_pool_filter_matches_the_module(scenario: str) -> None:
     osds = filter_by_pool(shape_osds(*recorded(scenario)), 1)
-    assert typed_json(osds) == typed_json(load(f"GET_osd_query_pool_1.{scenario}.json"))
+    assert typed_json(osds) == typed_json(load_sample(f"GET_osd_query_pool_1.{scenario}.json"))
 
 
 def test_mixed_scenario_facts() -> None:
@@ -107,9 +102,9 @@ def test_mixed_scenario_facts() -> None:
 
 def test_raw_dump_has_the_int_typed_doubles_we_fix() -> None:
     # Guards the premise of the float forcing: librados prints an integral double as `1`.
-    dump = load("osd_dump.pacific_3osd.json")
+    dump = load_sample("osd_dump.pacific_3osd.json")
     assert isinstance(dump["osds"][0]["weight"], int)
-    assert isinstance(load("osd_tree.pacific_3osd.json")["nodes"][-1]["reweight"], int)
+    assert isinstance(load_sample("osd_tree.pacific_3osd.json")["nodes"][-1]["reweight"], int)
     shaped = shape_osds(*recorded("pacific_3osd"))[0]
     for key in ("weight", "primary_affinity", "reweight"):
         assert isinstance(shaped[key], float), key
@@ -147,7 +142,7 @@ def test_rule_fits_pool_without_size_bounds() -> None:
 
 
 def test_pool_without_a_fitting_rule_reaches_no_osd() -> None:
-    crush = load("osd_crush_dump.pacific_3osd.json")
+    crush = load_sample("osd_crush_dump.pacific_3osd.json")
     too_big = {"pool": 7, "crush_rule": 0, "size": 11}
     assert pool_osds(too_big, crush["rules"], crush["buckets"]) == set()
     unknown_rule = {"pool": 8, "crush_rule": 42, "size": 1}
@@ -200,7 +195,7 @@ def test_osd_only_in_stray_gets_reweight_zero() -> None:
 
 
 def test_hostnames_by_int_id() -> None:
-    metadata = load("osd_metadata.pacific_3osd.json")
+    metadata = load_sample("osd_metadata.pacific_3osd.json")
     assert hostnames(metadata) == {m["id"]: m["hostname"] for m in metadata}
     assert hostnames([{"id": 3}, {"hostname": "x"}]) == {}
 
@@ -284,7 +279,7 @@ def run_with(fake: FakeCeph, fn: Any, *args: Any) -> Any:
 def test_list_osds_asks_four_commands_with_the_dump_epoch() -> None:
     fake = FakeCeph("pacific_mixed")
     osds = run_with(fake, osd_ceph.list_osds)
-    assert typed_json(osds) == typed_json(load("GET_osd.pacific_mixed.json"))
+    assert typed_json(osds) == typed_json(load_sample("GET_osd.pacific_mixed.json"))
     assert sorted(c["prefix"] for c in fake.asked) == [
         "osd crush dump",
         "osd dump",
@@ -317,7 +312,7 @@ def test_a_failing_command_surfaces_as_its_ceph_error(failing: str) -> None:
 
 def test_get_osd_and_unknown_id() -> None:
     osd = run_with(FakeCeph("pacific_3osd"), osd_ceph.get_osd, 0)
-    assert typed_json(osd) == typed_json(load("GET_osd_0.pacific_3osd.json"))
+    assert typed_json(osd) == typed_json(load_sample("GET_osd_0.pacific_3osd.json"))
     with pytest.raises(NotFound):
         run_with(FakeCeph("pacific_3osd"), osd_ceph.get_osd, 3)
 

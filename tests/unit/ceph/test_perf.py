@@ -7,11 +7,9 @@ tests/integration/ceph/test_perf.py.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,8 +32,8 @@ from app.ceph.perf import (
     stats_threshold,
 )
 from app.errors import BadRequest
+from tests.support import load_sample, read_sample
 
-SAMPLES = Path(__file__).parent / "samples"
 OSD_DUMP = {
     "epoch": 20,
     "osds": [
@@ -48,7 +46,7 @@ QUORUM_STATUS = {"election_epoch": 3, "quorum": [0], "quorum_names": ["a"]}
 
 
 def recorded(daemon: str, command: str) -> Any:
-    return parse_perf_json((SAMPLES / f"tell_{daemon}_{command}.json").read_bytes())
+    return parse_perf_json(read_sample(f"tell_{daemon}_{command}.json"))
 
 
 def recorded_schema(daemon: str) -> Schema:
@@ -56,9 +54,7 @@ def recorded_schema(daemon: str) -> Schema:
 
 
 def module_osd0() -> dict[str, dict[str, Any]]:
-    answer: dict[str, dict[str, Any]] = json.loads(
-        (SAMPLES / "GET_perf_daemon_osd.0.json").read_text()
-    )["osd.0"]
+    answer: dict[str, dict[str, Any]] = load_sample("GET_perf_daemon_osd.0.json")["osd.0"]
     return answer
 
 

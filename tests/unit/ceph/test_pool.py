@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,11 +24,8 @@ from app.ceph.pool import (
 from app.errors import BadRequest
 from app.jobs import Job
 from app.models.pool import PoolCreate, PoolUpdate
+from tests.support.jobs import MODULE_POST_POOL_NOWAIT
 
-# The module's answer to POST /pool {"name": "sample", "pg_num": 8, "size": 1} without ?wait.
-MODULE_POST_POOL_NOWAIT: dict[str, Any] = json.loads(
-    (Path(__file__).parent / "samples" / "POST_pool_nowait.json").read_text()
-)
 RULES = [
     {"rule_id": 0, "rule_name": "replicated_rule"},
     {"rule_id": 3, "rule_name": "fast"},

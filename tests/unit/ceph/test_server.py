@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import errno
-import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from app.ceph.server import (
@@ -18,32 +16,28 @@ from app.ceph.server import (
     shape_servers,
 )
 from app.errors import CephError
+from tests.support import load_sample
 from tests.support.maps import run_on_maps
 
-SAMPLES = Path(__file__).parent / "samples"
 V16 = "ceph version 16.2.15 (618f440892089921c3e944a991122ddc44e60516) pacific (stable)"
 V18 = "ceph version 18.2.4 (e7ad5345525c7aa95470c26863873b581076945d) reef (stable)"
-
-
-def load(name: str) -> Any:
-    return json.loads((SAMPLES / name).read_text())
 
 
 def recorded_daemons() -> list[Daemon]:
     daemons = []
     for daemon_type in ("mon", "mgr", "osd", "mds"):
-        daemons += core_daemons(daemon_type, load(f"{daemon_type}_metadata.json"))
-    return daemons + service_daemons(load("service_dump.json"))
+        daemons += core_daemons(daemon_type, load_sample(f"{daemon_type}_metadata.json"))
+    return daemons + service_daemons(load_sample("service_dump.json"))
 
 
 def test_recorded_metadata_gives_the_module_answer() -> None:
     # The samples were recorded on a host named `vm` with Ceph 16.2.15, like the module's.
-    assert shape_servers(recorded_daemons()) == load("GET_server.json")
+    assert shape_servers(recorded_daemons()) == load_sample("GET_server.json")
 
 
 def test_one_host_is_the_module_answer() -> None:
     servers = shape_servers(recorded_daemons())
-    assert find_server(servers, "vm") == load("GET_server_vm.json")
+    assert find_server(servers, "vm") == load_sample("GET_server_vm.json")
 
 
 def test_unknown_host_is_an_empty_one() -> None:
@@ -146,7 +140,7 @@ class FakeCeph:
         prefix = command["prefix"]
         if prefix == "mgr stat":
             return {"available": self.mgr_available, "active_name": "x"}
-        return load(prefix.replace(" ", "_") + ".json")
+        return load_sample(prefix.replace(" ", "_") + ".json")
 
     async def mgr_json(self, command: Mapping[str, Any], target: str | None = None) -> Any:
         self.mgr_commands.append(command["prefix"])
@@ -164,17 +158,17 @@ def test_list_servers_joins_metadata_and_the_service_map() -> None:
     fake = FakeCeph(service_dump=RGW_DUMP)
     servers = servers_from(fake)
     assert [s["hostname"] for s in servers] == ["gw", "vm"]
-    assert servers[1] == load("GET_server_vm.json")
+    assert servers[1] == load_sample("GET_server_vm.json")
     assert fake.mgr_commands == ["service dump"]
 
 
 def test_without_an_active_mgr_the_service_map_is_not_asked_for() -> None:
     # Asking would wait for the whole timeout; the mons' metadata still answers.
     fake = FakeCeph(mgr_available=False, service_dump=RGW_DUMP)
-    assert servers_from(fake) == load("GET_server.json")
+    assert servers_from(fake) == load_sample("GET_server.json")
     assert fake.mgr_commands == []
 
 
 def test_a_failing_service_dump_only_drops_the_service_daemons() -> None:
     fake = FakeCeph(service_dump=CephError(errno.ETIMEDOUT, "timed out"))
-    assert servers_from(fake) == load("GET_server.json")
+    assert servers_from(fake) == load_sample("GET_server.json")

@@ -1,0 +1,173 @@
+"""Gateways the tests start: the app in process with settings of its own, and `cephgw serve`
+as a user runs it (the installed console script), over TLS for the SDK and browser tests.
+
+The TLS gateway's certificate is made by `cephgw create-self-signed-cert --mgr-name NAME` and
+read back from config-key, so that clients can trust exactly it; both are removed afterwards.
+Its output goes to a file (a pipe nobody reads would stall it once full), shown on a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+from cli.dev_cluster import DevCluster
+from tests.support import ask_until, wait_until
+from tests.support.cluster import ceph_cli
+
+Auth = tuple[str, str]
+
+CEPHGW = str(Path(sys.executable).with_name("cephgw"))
+
+
+def cephgw(
+    cluster: DevCluster, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed console script; cluster options through CEPH_CONF, as a user might."""
+    full_env = {**os.environ, "CEPH_CONF": str(cluster.conf), **(env or {})}
+    return subprocess.run(
+        [CEPHGW, *args, "--keyring", str(cluster.keyring)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def stop_server(proc: subprocess.Popen[str], timeout: float = 15) -> None:
+    """SIGTERM a `cephgw serve` the test started, as an operator would; SIGKILL if it hangs."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def answered(
+    proc: subprocess.Popen[str], request: Callable[[], httpx.Response]
+) -> httpx.Response | None:
+    """`request`'s answer from the server `proc` runs, None while it does not listen yet; the
+    server must not have exited meanwhile."""
+    try:
+        return request()
+    except httpx.TransportError:
+        assert proc.poll() is None, proc.communicate()[0]
+        return None
+
+
+# -- in process ---------------------------------------------------------------------------------
+
+
+def wait_until_ready(
+    client: TestClient,
+    path: str,
+    auth: Auth | None = None,
+    *,
+    limit: float = 30,
+    interval: float = 0.2,
+) -> None:
+    """Until GET `path` (with `auth`) answers 200: the app's lifespan has connected to the
+    cluster and loaded the keys."""
+    ask_until(
+        lambda: client.get(path, auth=auth),
+        lambda r: r.status_code == 200,
+        f"the gateway answers GET {path} with 200",
+        limit,
+        interval,
+        show=lambda r: f"{r.status_code} {r.text[:500]}",
+    )
+
+
+@contextmanager
+def gateway(settings: Settings, auth: Auth, **update: Any) -> Iterator[TestClient]:
+    """A gateway of its own (its own job table) with some settings changed."""
+    with TestClient(create_app(settings.model_copy(update=update))) as test_client:
+        wait_until_ready(test_client, "/request", auth, interval=0.1)
+        yield test_client
+
+
+# -- `cephgw serve` over TLS --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Gateway:
+    url: str  # https://127.0.0.1:PORT
+    cert_pem: str  # the self-signed certificate it serves
+    log: Path  # what the server printed
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """Trusts this gateway's certificate only (its SAN has 127.0.0.1)."""
+        return ssl.create_default_context(cadata=self.cert_pem)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@contextmanager
+def serve_tls(cluster: DevCluster, mgr_name: str, admin_auth: Auth, log: Path) -> Iterator[Gateway]:
+    """`cephgw serve --mgr-name MGR_NAME` with a fresh self-signed certificate, once ready."""
+    made = cephgw(cluster, "create-self-signed-cert", "--mgr-name", mgr_name)
+    assert made.returncode == 0, made.stderr
+    port = free_port()
+    args = [CEPHGW, "serve", "--conf", str(cluster.conf), "--keyring", str(cluster.keyring)]
+    args += ["--mgr-name", mgr_name, "--addr", "127.0.0.1", "--port", str(port)]
+    try:
+        cert_pem = ceph_cli(cluster, "config-key", "get", f"mgr/restful/{mgr_name}/crt")
+        gateway = Gateway(url=f"https://127.0.0.1:{port}", cert_pem=cert_pem, log=log)
+        with log.open("w") as out:
+            proc = subprocess.Popen(
+                args, stdout=out, stderr=subprocess.STDOUT, text=True, env=dict(os.environ)
+            )
+        try:
+            # Listening comes before the cluster connection and the keys: wait for a 200.
+            with httpx.Client(verify=gateway.ssl_context(), timeout=10) as http:
+
+                def ready() -> bool:
+                    assert proc.poll() is None, gateway.output()
+                    try:
+                        return http.get(f"{gateway.url}/pool", auth=admin_auth).status_code == 200
+                    except httpx.TransportError:
+                        return False
+
+                what = f"cephgw serve on {gateway.url} answers GET /pool with 200"
+                wait_until(ready, what, limit=30, interval=0.2, detail=gateway.output)
+            yield gateway
+        finally:
+            stop_server(proc)
+    finally:
+        for what in ("crt", "key"):
+            ceph_cli(cluster, "config-key", "rm", f"mgr/restful/{mgr_name}/{what}")
+
+
+@contextmanager
+def shown_on_failure(gateway: Gateway) -> Iterator[None]:
+    """Print what the server logged meanwhile: pytest shows it for a test that failed."""
+    start = gateway.log.stat().st_size
+    yield
+    with gateway.log.open(errors="replace") as f:
+        f.seek(start)
+        print(f"--- cephgw serve output ({gateway.log}):\n{f.read()}")
