@@ -164,14 +164,19 @@ def test_shutdown_cancels_what_outlives_the_grace(settings: Settings) -> None:
     assert job.waiting  # the later waves never started
 
 
-def test_a_job_without_a_cluster_fails_with_the_reason(settings: Settings) -> None:
+def test_a_job_without_a_cluster_is_refused_at_once(settings: Settings) -> None:
+    """Its commands could only wait out their timeout: the client learns it before any job."""
+
     async def main() -> None:
         ceph = CephClient(settings)  # never connected
         async with open_job_table(ceph, settings) as jobs:
-            job = await run(jobs, [[OSD_STAT], [OSD_STAT]])
-        assert job.state == "failed"
-        assert len(job.failed) == 2
-        assert all(f.errno == errno.EIO for f in job.failed)
-        assert "cluster unavailable" in job.failed[0].outs
+            with pytest.raises(ServiceUnavailable) as refused:
+                jobs.submit([[OSD_STAT], [OSD_STAT]])
+            assert refused.value.status_code == 503
+            assert refused.value.headers == {"Retry-After": "2"}
+            assert "has not answered" in refused.value.message
+            assert jobs.list_jobs() == []
+            # A job with nothing to run needs no cluster.
+            assert jobs.submit([]).state == "success"
 
     anyio.run(main)

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from cli.dev_cluster import DevCluster
+from tests.support import wait_until
 from tests.support.cluster import ceph_cli, ceph_cli_json
 
 pytestmark = pytest.mark.integration
@@ -73,9 +74,14 @@ def test_a_flag_set_with_the_cli_shows(
     client: TestClient, admin_auth: tuple[str, str], cluster: DevCluster
 ) -> None:
     # noout only stops OSDs being marked out: harmless to the rest of the test session.
+    # A change made elsewhere shows within cache_max_age (1 s), plus one refresh.
+    def flags() -> list[str]:
+        listed: list[str] = client.get("/config/osd", auth=admin_auth).json()
+        return listed
+
     ceph_cli(cluster, "osd", "set", "noout")
     try:
-        assert "noout" in client.get("/config/osd", auth=admin_auth).json()
+        wait_until(lambda: "noout" in flags(), "GET /config/osd shows noout", 2.5, 0.05)
     finally:
         ceph_cli(cluster, "osd", "unset", "noout")
-    assert "noout" not in client.get("/config/osd", auth=admin_auth).json()
+    wait_until(lambda: "noout" not in flags(), "GET /config/osd no longer shows noout", 2.5, 0.05)

@@ -59,9 +59,10 @@ def test_readyz_is_ok_with_every_check_when_connected(client: TestClient) -> Non
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"cluster", "keys", "tls"}
+    assert set(body["checks"]) == {"cluster", "maps", "keys", "tls"}
     assert all(c["status"] == "ok" for c in body["checks"].values())
     assert body["checks"]["cluster"]["detail"].startswith("a mon answered in ")
+    assert body["checks"]["maps"]["detail"] == "the cluster maps are refreshed as reads need"
     # An app built without a certificate terminates no TLS (TestClient, --insecure-http).
     assert "plain HTTP" in body["checks"]["tls"]["detail"]
 
