@@ -16,7 +16,10 @@ uuid, no daemon, never booted). How the map is grown, and why so:
   the metadata of each OSD it has none of, and never-booted OSDs have none, so each
   `osd new` would cost the mon one command per OSD in the map. It resumes before any
   measurement (GET /server asks the mgr).
-* The growth waits whenever an OSD falls more than MAX_LAG epochs behind the mon.
+* The growth waits whenever an OSD falls more than MAX_LAG epochs behind the mon (OSDs
+  learn of new epochs from each other and from the mon's pushes to one of them, a few
+  seconds late), and at the end of a step until they have the last one (SETTLE at most),
+  so that no OSD is still busy with maps while the gateway is timed.
 
 Timings are sequential requests on one keep-alive connection: the first after each growth
 (and after the gateway sees the new map), then the median of 5.
@@ -49,7 +52,8 @@ STEPS = (10, 1_000, 10_000)
 QUICK_STEPS = (10, 100, 300)
 IN_FLIGHT = 8
 CHUNK = 100  # `osd new`s between two looks at the OSDs' progress
-MAX_LAG = 50  # epochs an OSD may be behind the mon before the growth waits for it
+MAX_LAG = 200  # epochs an OSD may be behind the mon before the growth waits for it
+SETTLE = 60.0  # seconds to wait at the end of a step for the OSDs to have the last epoch
 TIMINGS = 5
 SCALE_OPTIONS = {
     "mon_min_osdmap_epochs": "20",  # default 500 full maps kept; at 10,000 OSDs ~1.1 MB each
@@ -173,8 +177,12 @@ class MapGrower:
                     future.result()
                 have += n
                 wait_from = time.monotonic()
-                while self._osds_behind() > (MAX_LAG if have < total else 0):
-                    time.sleep(0.2)
+                if have < total:
+                    while self._osds_behind() > MAX_LAG:
+                        time.sleep(0.2)
+                else:
+                    while self._osds_behind() > 0 and time.monotonic() - wait_from < SETTLE:
+                        time.sleep(0.2)
                 growth.waited += time.monotonic() - wait_from
                 if have % 1000 == 0 and have < total:
                     progress(f"  ... {have} OSDs, {time.monotonic() - started:.0f} s")
