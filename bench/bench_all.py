@@ -108,7 +108,8 @@ class LoadReport:
     processes: dict[str, tuple[int, harness.ProcessFigures, harness.ProcessFigures]] = field(
         default_factory=dict
     )
-    notes: list[str] = field(default_factory=list)  # servers that did not start, and such
+    notes: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # a server that did not start, and such
     warmups: dict[str, str] = field(default_factory=dict)  # "server target" → a problem
 
     def find(self, target: str, server: str, connections: int) -> Run | None:
@@ -212,7 +213,10 @@ def run_load(args: argparse.Namespace, targets: Sequence[Target], workdir: Path)
             report.notes.append("module: this Ceph release ships no restful module; not run")
         elif args.module:
             log("part 1: enabling the restful module")
-            servers["module"] = stack.enter_context(harness.serve_module(cluster))
+            try:
+                servers["module"] = stack.enter_context(harness.serve_module(cluster))
+            except Exception as exc:  # reported, and the rest still measured
+                report.failures.append(f"the restful module could not start: {exc}")
         if any(t.name == CEILING_TARGET for t in targets):
             files = ceiling_files(cluster, gateway, workdir)
             for kind in CEILING_SERVERS:
@@ -222,7 +226,7 @@ def run_load(args: argparse.Namespace, targets: Sequence[Target], workdir: Path)
                         serve_ceiling(cluster, kind, gateway, files, workdir)
                     )
                 except (harness.NotServing, OSError) as exc:
-                    report.notes.append(f"ceiling under {kind} could not start: {exc}")
+                    report.failures.append(f"the ceiling under {kind} could not start: {exc}")
         scripts = {
             t.name: post_script(workdir, t.name, t.body) for t in targets if t.body is not None
         }
@@ -250,9 +254,10 @@ def run_load(args: argparse.Namespace, targets: Sequence[Target], workdir: Path)
                 after = harness.process_figures(server.pid)
                 report.processes[name] = (server.pid, before[name], after)
         for name, server in servers.items():
-            tail = server.output()
-            if server.log and "Traceback" in tail:
-                report.notes.append(f"{name} logged a traceback: see {server.log}")
+            output = server.output()  # the log goes with the bench's temporary directory
+            if "Traceback" in output:
+                last = output[output.rindex("Traceback") :].strip().splitlines()[-1]
+                report.failures.append(f"{name} logged a traceback, the last ending: {last}")
     return report
 
 
@@ -407,8 +412,9 @@ def format_problems(report: LoadReport) -> list[str]:
         if run.result.problems
     ]
     problems += [f"  {what}: {problem}" for what, problem in report.warmups.items()]
+    problems += [f"  {failure}" for failure in report.failures]
     if problems:
-        lines.append("ERRORS (runs marked ! in the table):")
+        lines.append("ERRORS (runs among them are marked ! in the table):")
         lines += problems
     else:
         lines.append("Errors: none (no socket error, no status >= 400, every POST answered 200)")
@@ -505,6 +511,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         for n, (pid, b, a) in report.processes.items()
                     },
                     "notes": report.notes,
+                    "failures": report.failures,
                     "warmups": report.warmups,
                 }
             if args.scale or args.scale_only:
@@ -518,8 +525,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1, default=str) + "\n")
         print(f"figures written to {args.json}")
-    problems = [r for r in figures.get("load", {}).get("runs", []) if r["problems"]]
-    return 1 if problems else 0
+    load = figures.get("load", {})
+    failed = [r for r in load.get("runs", []) if r["problems"]] or load.get("failures")
+    return 1 if failed or load.get("warmups") else 0
 
 
 if __name__ == "__main__":
