@@ -203,7 +203,15 @@ class MapGrower:
                 time.sleep(1)
 
     def health(self) -> str:
-        return str(self._json({"prefix": "health"}).get("status", "?"))
+        """HEALTH_OK, or the status with the checks that fail and their summaries."""
+        health = self._json({"prefix": "health"})
+        checks = health.get("checks") or {}
+        failing = [
+            f"{name}: {check.get('summary', {}).get('message', '')}"
+            for name, check in sorted(checks.items())
+        ]
+        status = str(health.get("status", "?"))
+        return f"{status} ({'; '.join(failing)})" if failing else status
 
 
 def time_paths(
