@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: setup setup-cluster demo test test-cluster test-releases record-module-answers lint typecheck unit openapi docs
+.PHONY: setup setup-cluster demo test test-cluster test-releases record-module-answers lint typecheck unit openapi docs bench bench-scale
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -53,3 +53,13 @@ test-releases:
 # Tentacle compare the gateway with: tests/integration/recorded/reef/ (committed).
 record-module-answers:
 	@bash scripts/releases.sh record
+
+# cephgw beside the restful module under wrk (and the GET /osd ceiling under uvicorn and
+# granian), then GET times on an OSD map grown to 10,000 OSDs: bench/bench_all.py, on
+# throwaway clusters. BENCH_ARGS passes options on: BENCH_ARGS=--quick for a smoke test.
+bench: setup
+	$(VENV)/python bench/bench_all.py --scale $(BENCH_ARGS)
+
+# The second part alone.
+bench-scale: setup
+	$(VENV)/python bench/bench_all.py --scale-only $(BENCH_ARGS)

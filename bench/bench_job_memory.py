@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import resource
 import sys
-import tempfile
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -24,22 +24,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import anyio
+import harness
 
 from app.ceph.client import open_client
 from app.jobs import open_job_table
 from app.settings import Settings
-from cli import dev_cluster
 
 COMMAND = {"prefix": "osd stat", "format": "json"}
 MIB = 1024 * 1024
 
 
 def rss_bytes() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
+    return harness.process_figures(os.getpid()).rss
 
 
 @contextmanager
@@ -47,14 +43,9 @@ def cluster_settings(args: argparse.Namespace) -> Iterator[Settings]:
     if args.conf:
         yield Settings(conf=args.conf, keyring=args.keyring, name=args.name)
         return
-    with tempfile.TemporaryDirectory(prefix="cephgw-bench-jobs-") as tmp:
-        directory = Path(tmp) / "cluster"
-        print(f"starting a throwaway cluster in {directory} ...", flush=True)
-        cluster = dev_cluster.up(directory, osds=1)
-        try:
-            yield Settings(conf=cluster.conf, keyring=cluster.keyring, name="client.admin")
-        finally:
-            dev_cluster.down(directory)
+    print("starting a throwaway cluster ...", flush=True)
+    with harness.throwaway_cluster(osds=1, prefix="cephgw-bench-jobs-") as cluster:
+        yield Settings(conf=cluster.conf, keyring=cluster.keyring, name="client.admin")
 
 
 async def bench(settings: Settings, args: argparse.Namespace) -> int:

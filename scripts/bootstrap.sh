@@ -16,6 +16,8 @@ apt_packages=(ceph-mon ceph-mgr ceph-osd ceph-mgr-modules-core python3-rados pyt
     zabbix-agent2)
 # chromium + chromium-driver: the Swagger UI browser test (tests/integration/test_swagger_ui.py).
 [ "$host_tools" = 1 ] && apt_packages+=(chromium chromium-driver)
+# wrk: the load generator of `make bench` (bench/bench_all.py).
+[ "$host_tools" = 1 ] && apt_packages+=(wrk)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
