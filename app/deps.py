@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Annotated, Any, TypedDict, cast
 
 from cryptography import x509
-from fastapi import Depends, Query, Request, Response
+from fastapi import Depends, Query, Request
 from fastapi.dependencies.models import Dependant
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import WithJsonSchema
 
@@ -38,50 +39,51 @@ class AppState(TypedDict):
 
 
 def app_state(request: Request) -> AppState:
-    # Starlette copies the lifespan's state into each request's scope; its type is ours.
+    # Starlette copies the lifespan's state into each request's scope; its type is ours. Every
+    # getter below is `async def`: FastAPI runs a plain `def` dependency in a worker thread.
     return cast(AppState, request.scope["state"])
 
 
-def get_ceph(request: Request) -> CephClient:
+async def get_ceph(request: Request) -> CephClient:
     return app_state(request)["ceph"]
 
 
-def get_key_store(request: Request) -> KeyStore:
+async def get_key_store(request: Request) -> KeyStore:
     return app_state(request)["keys"]
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return app_state(request)["settings"]
 
 
-def get_jobs(request: Request) -> JobTable:
+async def get_jobs(request: Request) -> JobTable:
     return app_state(request)["jobs"]
 
 
-def get_maps(request: Request) -> ClusterMaps:
+async def get_maps(request: Request) -> ClusterMaps:
     """The cluster-state cache every read is answered from."""
     return app_state(request)["maps"]
 
 
-def get_metrics(request: Request) -> GatewayMetrics:
+async def get_metrics(request: Request) -> GatewayMetrics:
     return app_state(request)["metrics"]
 
 
-def get_perf_cache(request: Request) -> PerfSchemaCache:
+async def get_perf_cache(request: Request) -> PerfSchemaCache:
     """Perf schemas outlive requests: one cache for the app."""
     return app_state(request)["perf_cache"]
 
 
-def get_command_tables(request: Request) -> CommandTableCache:
+async def get_command_tables(request: Request) -> CommandTableCache:
     return app_state(request)["commands"]
 
 
-def get_deny_rules(request: Request) -> list[DenyRule]:
+async def get_deny_rules(request: Request) -> list[DenyRule]:
     """The deny-list, parsed once at start-up (a bad entry stops the gateway there)."""
     return app_state(request)["deny_rules"]
 
 
-def get_served_certificate(request: Request) -> x509.Certificate | None:
+async def get_served_certificate(request: Request) -> x509.Certificate | None:
     """The certificate this process serves, None for plain HTTP (for /readyz)."""
     return app_state(request)["tls_certificate"]
 
@@ -132,7 +134,7 @@ async def require_admin_key(request: Request, identity: KeyDep) -> Identity:
 
 
 def _auth_failed(request: Request, reason: str) -> None:
-    get_metrics(request).auth_failed(reason)
+    app_state(request)["metrics"].auth_failed(reason)
 
 
 AdminKeyDep = Annotated[Identity, Depends(require_admin_key)]
@@ -146,7 +148,7 @@ async def check_key_before_body(request: Request) -> None:
     key, then the admin role where the route itself depends on it (POST /request does not:
     a read-only key may run commands that only read, which only its body can tell).
     """
-    identity = await require_key(request, get_key_store(request), await basic_auth(request))
+    identity = await require_key(request, await get_key_store(request), await basic_auth(request))
     route = request.scope.get("route")
     if isinstance(route, APIRoute) and _depends_on(route.dependant, require_admin_key):
         await require_admin_key(request, identity)
@@ -179,7 +181,7 @@ class CommandPolicy:
         return waves
 
 
-def get_command_policy(
+async def get_command_policy(
     identity: KeyDep, deny_rules: DenyRulesDep, tables: CommandTablesDep
 ) -> CommandPolicy:
     return CommandPolicy(identity, deny_rules, tables)
@@ -221,20 +223,20 @@ class JobRunner:
     """A write route's last step: run its waves as a job and answer the job's JSON, with 200,
     or with 202 when ?wait=1 ran out of `job_wait_timeout` first."""
 
-    def __init__(self, jobs: JobTable, response: Response, wait: bool) -> None:
+    def __init__(self, jobs: JobTable, wait: bool) -> None:
         self._jobs = jobs
-        self._response = response
         self._wait = wait
 
-    async def run(self, waves: Waves) -> dict[str, Any]:
+    async def run(self, waves: Waves) -> Response:
         job = self._jobs.submit(waves)  # 503 when the table is closed or full
-        if self._wait and not await self._jobs.wait(job):
-            self._response.status_code = 202
-        return job.to_json()
+        done = not self._wait or await self._jobs.wait(job)
+        # The job's JSON is the route's response model (`Job`) already: rendered as Starlette's
+        # JSONResponse renders it, without validating it again on every write.
+        return JSONResponse(job.to_json(), status_code=200 if done else 202)
 
 
-def get_job_runner(request: Request, response: Response, wait: WaitQuery = None) -> JobRunner:
-    return JobRunner(get_jobs(request), response, wants_wait(wait))
+async def get_job_runner(request: Request, wait: WaitQuery = None) -> JobRunner:
+    return JobRunner(await get_jobs(request), wants_wait(wait))
 
 
 JobRunnerDep = Annotated[JobRunner, Depends(get_job_runner)]

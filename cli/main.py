@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -182,6 +183,25 @@ async def resolve_serve_plan(settings: Settings) -> ServePlan:
     )
 
 
+# Allocations between two collections of the youngest generation (Python's default: 700).
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def tune_garbage_collector() -> None:
+    """Keep the cyclic garbage collector off the request path of a serving process.
+
+    A gateway holds thousands of finished jobs and all the objects of its app: with Python's
+    defaults, collections ran every few hundred requests and walked all of it, the writes'
+    p99 went to 50-100 ms and their req/s down by a quarter (bench: POST /request?wait=1 at
+    16 connections, 1,250 vs 1,700 req/s with the collector off). What exists once the app is
+    built lives as long as the process: frozen, it is never walked again; and the youngest
+    generation is collected after 20,000 allocations instead of 700.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -207,8 +227,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         scheme = "http" if settings.insecure_http else "https"
         log.info("serving on %s://%s:%d", scheme, plan.addr, plan.port)
         configure_access_log(sys.stdout)  # JSON lines; uvicorn's own access log is off
+        app = create_app(settings, tls_certificate=plan.cert_pem)
+        tune_garbage_collector()
         uvicorn.run(
-            create_app(settings, tls_certificate=plan.cert_pem),
+            app,
             # '::' means every address, as in the module; asyncio binds it IPv6-only, so
             # ask for every address ('') and it binds both 0.0.0.0 and '::'.
             host="" if plan.addr == "::" else plan.addr,

@@ -6,9 +6,10 @@ only read).
 from __future__ import annotations
 
 import fnmatch
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
@@ -94,6 +95,8 @@ class DenyRule:
     entry: str
     prefix_glob: str
     args: tuple[tuple[str, str], ...]
+    # The glob, compiled once (every POST /request is matched against every rule).
+    pattern: re.Pattern[str] = field(compare=False, repr=False)
 
     @classmethod
     def parse(cls, entry: str) -> DenyRule:
@@ -104,11 +107,14 @@ class DenyRule:
         glob = " ".join(w for w in words if "=" not in w)
         if not glob:
             raise ValueError(f"deny-list entry {entry!r} names no command")
-        return cls(entry=entry, prefix_glob=_normalise_prefix(glob), args=args)
+        prefix_glob = _normalise_prefix(glob)
+        return cls(entry, prefix_glob, args, re.compile(fnmatch.translate(prefix_glob)))
 
-    def matches(self, command: Mapping[str, Any]) -> bool:
-        prefix = _normalise_prefix(str(command.get("prefix", "")))
-        if not fnmatch.fnmatchcase(prefix, self.prefix_glob):
+    def matches(self, command: Mapping[str, Any], prefix: str | None = None) -> bool:
+        """Whether the rule refuses `command` (`prefix`: its prefix, already normalised)."""
+        if prefix is None:
+            prefix = _normalise_prefix(str(command.get("prefix", "")))
+        if self.pattern.match(prefix) is None:
             return False
         for name, protected in self.args:
             value = command.get(name)
@@ -124,7 +130,8 @@ def parse_deny_list(entries: Iterable[str]) -> list[DenyRule]:
 
 def denied_by(command: Mapping[str, Any], rules: Iterable[DenyRule]) -> DenyRule | None:
     """The first rule refusing `command`, or None."""
-    return next((rule for rule in rules if rule.matches(command)), None)
+    prefix = _normalise_prefix(str(command.get("prefix", "")))
+    return next((rule for rule in rules if rule.matches(command, prefix)), None)
 
 
 def check_not_denied(

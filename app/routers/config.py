@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
@@ -85,8 +85,6 @@ async def list_osd_flags(maps: MapsDep, _key: KeyDep) -> Response:
         "Needs an admin key. Answers the job at once, or with `?wait=1` once it ended."
     ),
 )
-async def update_osd_flags(
-    body: OsdFlagsUpdate, jobs: JobRunnerDep, _key: AdminKeyDep
-) -> dict[str, Any]:
+async def update_osd_flags(body: OsdFlagsUpdate, jobs: JobRunnerDep, _key: AdminKeyDep) -> Response:
     waves = config_ceph.osd_flag_commands(body.flags())
     return await jobs.run(waves)

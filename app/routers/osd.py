@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BeforeValidator
@@ -106,7 +106,7 @@ async def update_osd(
     jobs: JobRunnerDep,
     maps: MapsDep,
     _key: AdminKeyDep,
-) -> dict[str, Any]:
+) -> Response:
     waves = await osd_ceph.update_waves(maps, osd_id, body.changes())
     return await jobs.run(waves)
 
@@ -132,6 +132,6 @@ async def run_osd_command(
     jobs: JobRunnerDep,
     maps: MapsDep,
     _key: AdminKeyDep,
-) -> dict[str, Any]:
+) -> Response:
     waves = await osd_ceph.command_waves(maps, osd_id, body.command)
     return await jobs.run(waves)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
@@ -64,7 +64,7 @@ async def create_pool(
     jobs: JobRunnerDep,
     maps: MapsDep,
     _key: AdminKeyDep,
-) -> dict[str, Any]:
+) -> Response:
     waves = await pool_ceph.create_waves(maps, body.name, body.pg_num, body.pool_args())
     return await jobs.run(waves)
 
@@ -107,7 +107,7 @@ async def update_pool(
     jobs: JobRunnerDep,
     maps: MapsDep,
     _key: AdminKeyDep,
-) -> dict[str, Any]:
+) -> Response:
     waves = await pool_ceph.update_waves(maps, pool_id, body.pool_args())
     return await jobs.run(waves)
 
@@ -132,6 +132,6 @@ async def delete_pool(
     jobs: JobRunnerDep,
     maps: MapsDep,
     _key: AdminKeyDep,
-) -> dict[str, Any]:
+) -> Response:
     waves = await pool_ceph.delete_waves(maps, pool_id)
     return await jobs.run(waves)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from app.ceph.commands import paginate
 from app.deps import AdminKeyDep, CommandPolicyDep, JobRunnerDep, JobTableDep, KeyDep
@@ -71,7 +71,7 @@ async def list_requests(jobs: JobTableDep, _key: KeyDep, page: PageQuery = None)
 )
 async def create_request(
     body: RequestBody, jobs: JobRunnerDep, policy: CommandPolicyDep
-) -> dict[str, Any]:
+) -> Response:
     return await jobs.run(await policy.allowed(body.waves()))
 
 

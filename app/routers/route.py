@@ -31,6 +31,8 @@ class JsonBodyRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        if self.body_field is None:  # a route without a body (a GET): nothing to relabel
+            return handler
 
         async def json_body_handler(request: Request) -> Response:
             headers = request.scope["headers"]
