@@ -12,8 +12,8 @@ points at.
 from __future__ import annotations
 
 import base64
+import functools
 import os
-import signal
 import socket
 import ssl
 import subprocess
@@ -33,6 +33,8 @@ import httpx  # noqa: E402
 
 from cli import dev_cluster  # noqa: E402
 from tests.integration.differential import start_restful_module  # noqa: E402
+from tests.support import cluster as support_cluster  # noqa: E402
+from tests.support.server import stop_server  # noqa: E402
 
 CEPHGW = str(Path(sys.executable).with_name("cephgw"))
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -59,17 +61,7 @@ def project_env(cluster: dev_cluster.DevCluster, **extra: str) -> dict[str, str]
 
 def ceph_cli(cluster: dev_cluster.DevCluster, timeout: float = 120) -> Callable[..., str]:
     """`ceph(*args) -> stdout` on `cluster`; CalledProcessError when a command fails."""
-
-    def ceph(*args: str) -> str:
-        return subprocess.run(
-            ["ceph", "-c", str(cluster.conf), "--connect-timeout", "10", *args],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        ).stdout
-
-    return ceph
+    return functools.partial(support_cluster.ceph_cli, cluster, timeout=timeout)
 
 
 def basic_auth_header(auth: tuple[str, str]) -> str:
@@ -155,17 +147,6 @@ def wait_until_serving(
             time.sleep(0.2)
 
 
-def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15) -> None:
-    """SIGTERM, as an operator would stop a server; SIGKILL if it hangs."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @contextmanager
 def started(
     args: Sequence[str], env: Mapping[str, str], log: Path
@@ -176,7 +157,7 @@ def started(
     try:
         yield proc
     finally:
-        stop_process(proc)
+        stop_server(proc)
 
 
 def make_gateway_certificate(cluster: dev_cluster.DevCluster) -> str:

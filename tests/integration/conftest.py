@@ -7,6 +7,7 @@ DIR`, for quick local iteration; CI always starts a fresh one.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -124,8 +125,5 @@ def restful_module(cluster: dev_cluster.DevCluster) -> Iterator[RestfulModule]:
     (`mgr/restful/keys/diffadmin`); disabled, and its settings removed, at the end.
     """
 
-    def ceph(*args: str) -> str:
-        return ceph_cli(cluster, *args)
-
-    with start_restful_module(ceph, cluster.mgr_name) as module:
+    with start_restful_module(functools.partial(ceph_cli, cluster), cluster.mgr_name) as module:
         yield module

@@ -10,7 +10,7 @@ tests/integration/test_recorded_module.py compares the gateway with them.
 from __future__ import annotations
 
 import argparse
-import subprocess
+import functools
 import sys
 import tempfile
 import time
@@ -34,6 +34,7 @@ from tests.integration.differential import (
     start_restful_module,
 )
 from tests.support import TEST_POOL, wait_until
+from tests.support.cluster import ceph_cli
 
 
 def record(module: RestfulModule, release: str) -> list[Path]:
@@ -67,17 +68,8 @@ def main() -> int:
         directory = Path(tmp) / "cluster"
         cluster = dev_cluster.up(directory, osds=3, pools=(TEST_POOL,))
         try:
-
-            def ceph(*argv: str) -> str:
-                return subprocess.run(
-                    ["ceph", "-c", str(cluster.conf), "--connect-timeout", "10", *argv],
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                    timeout=60,
-                ).stdout
-
             started = time.monotonic()
+            ceph = functools.partial(ceph_cli, cluster)
             with start_restful_module(ceph, cluster.mgr_name) as module:
                 written = record(module, release)
         finally:

@@ -57,8 +57,11 @@ def free_port() -> int:
         return port
 
 
-def stop_server(proc: subprocess.Popen[str], timeout: float = 15) -> None:
-    """SIGTERM a `cephgw serve` the test started, as an operator would; SIGKILL if it hangs."""
+def stop_server(proc: subprocess.Popen[Any], timeout: float = 15) -> None:
+    """SIGTERM a server the test (or bench) started, as an operator would; SIGKILL if it
+    hangs."""
+    if proc.poll() is not None:
+        return
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=timeout)
