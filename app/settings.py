@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,6 +16,9 @@ def _default_conf() -> Path | None:
     # Ceph's own tools honour CEPH_CONF; an operator expects the gateway to as well.
     env = os.environ.get("CEPH_CONF")
     return Path(env) if env else None
+
+
+ServerName = Literal["granian", "uvicorn"]
 
 
 class Settings(BaseSettings):
@@ -106,7 +110,16 @@ class Settings(BaseSettings):
             "working within this time."
         ),
     )
-    log_level: str = Field(default="info", description="Log level of the gateway and uvicorn.")
+    log_level: str = Field(
+        default="info", description="Log level of the gateway and of its HTTP server."
+    )
+    server: ServerName = Field(
+        default="granian",
+        description=(
+            "HTTP server: granian (Rust, its own TLS; the faster in `make bench`) or uvicorn "
+            "(Python's TLS, one process). Both serve the same app the same way."
+        ),
+    )
     job_wait_timeout: float = Field(
         default=60.0,
         gt=0,

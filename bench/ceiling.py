@@ -23,13 +23,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI, Response
 
 from app.access_log import configure_access_log
 from app.deps import KeyDep
 from app.main import create_app
 from app.settings import Settings
+from cli.serve import pkcs8
 
 BODY_ENV = "CEPHGW_BENCH_CEILING_BODY"  # not a setting: Settings ignores unknown CEPHGW_*
 
@@ -46,15 +46,6 @@ def make_app() -> FastAPI:
     app.add_api_route("/osd", precomputed_osd, methods=["GET"], include_in_schema=False)
     app.router.routes.insert(0, app.router.routes.pop())  # matched before the real /osd
     return app
-
-
-def pkcs8(key_pem: bytes) -> bytes:
-    key = serialization.load_pem_private_key(key_pem, password=None)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
 
 
 def serve_uvicorn(args: argparse.Namespace) -> None:

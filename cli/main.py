@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, get_args
 
 import anyio
 from pydantic import ValidationError
@@ -21,9 +18,10 @@ from app.auth import KeyStore, Role
 from app.ceph import restful_config
 from app.ceph.client import CephClient, open_client
 from app.errors import GatewayError, ServiceUnavailable
-from app.settings import Settings
+from app.settings import ServerName, Settings
 from app.tls import make_self_signed_cert
 from cli import dev_cluster
+from cli.granian_server import LOG_FORMAT
 
 log = logging.getLogger("cephgw")
 
@@ -183,30 +181,8 @@ async def resolve_serve_plan(settings: Settings) -> ServePlan:
     )
 
 
-# Allocations between two collections of the youngest generation (Python's default: 700).
-GC_YOUNG_THRESHOLD = 20_000
-
-
-def tune_garbage_collector() -> None:
-    """Keep the cyclic garbage collector off the request path of a serving process.
-
-    A gateway holds thousands of finished jobs and all the objects of its app: with Python's
-    defaults, collections ran every few hundred requests and walked all of it, the writes'
-    p99 went to 50-100 ms and their req/s down by a quarter (bench: POST /request?wait=1 at
-    16 connections, 1,250 vs 1,700 req/s with the collector off). What exists once the app is
-    built lives as long as the process: frozen, it is never walked again; and the youngest
-    generation is collected after 20,000 allocations instead of 700.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from app.access_log import configure_access_log
-    from app.main import create_app
+    from cli.serve import serve
 
     settings = settings_from(args)
     if (settings.cert_file is None) != (settings.key_file is None):
@@ -214,32 +190,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     plan = anyio.run(resolve_serve_plan, settings)
     if settings.insecure_http:
         log.warning("serving plain HTTP (--insecure-http): keys cross the network in clear")
-    with tempfile.TemporaryDirectory(prefix="cephgw-tls-") as tls_dir:
-        ssl: dict[str, str] = {}
-        if plan.cert_pem and plan.key_pem:
-            # uvicorn takes file names only; the directory is private to this process.
-            os.chmod(tls_dir, 0o700)
-            crt_file, key_file = Path(tls_dir, "crt.pem"), Path(tls_dir, "key.pem")
-            crt_file.write_text(plan.cert_pem)
-            key_file.touch(mode=0o600)
-            key_file.write_text(plan.key_pem)
-            ssl = {"ssl_certfile": str(crt_file), "ssl_keyfile": str(key_file)}
-        scheme = "http" if settings.insecure_http else "https"
-        log.info("serving on %s://%s:%d", scheme, plan.addr, plan.port)
-        configure_access_log(sys.stdout)  # JSON lines; uvicorn's own access log is off
-        app = create_app(settings, tls_certificate=plan.cert_pem)
-        tune_garbage_collector()
-        uvicorn.run(
-            app,
-            # '::' means every address, as in the module; asyncio binds it IPv6-only, so
-            # ask for every address ('') and it binds both 0.0.0.0 and '::'.
-            host="" if plan.addr == "::" else plan.addr,
-            port=plan.port,
-            log_level=settings.log_level.lower(),
-            access_log=False,
-            timeout_graceful_shutdown=10,
-            **ssl,  # type: ignore[arg-type]
-        )
+    serve(settings, plan.addr, plan.port, plan.cert_pem, plan.key_pem)
     return 0
 
 
@@ -298,6 +249,11 @@ def _add_serve(sub: _SubParsers) -> None:
         action="store_true",
         default=None,
         help="serve plain HTTP, only behind a TLS-terminating proxy",
+    )
+    serve.add_argument(
+        "--server",
+        choices=get_args(ServerName),
+        help="HTTP server (default: granian)",
     )
     serve.add_argument(
         "--no-legacy-keys",
@@ -387,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # One-shot commands print their result alone; only the server logs its progress.
     logging.basicConfig(
         level=logging.INFO if args.command == "serve" else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format=LOG_FORMAT,
     )
     func: _Command = args.func
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -11,18 +12,22 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import get_args
 
 import httpx
 import pytest
 from cryptography import x509
 
 from app.auth import KEY_PREFIX
+from app.settings import ServerName
 from cli.dev_cluster import DevCluster
 from tests.support import ask_until, wait_until
 from tests.support.cluster import ceph_cli, ceph_cli_json
 from tests.support.server import CEPHGW, answered, cephgw, free_port, stop_server
 
 pytestmark = pytest.mark.integration
+
+SERVERS = get_args(ServerName)
 
 
 def _ready(port: int, *, tls: bool) -> bool:
@@ -156,13 +161,14 @@ def test_self_signed_cert_is_stored_with_sans(cluster: DevCluster) -> None:
     assert "PRIVATE KEY" in key_pem
 
 
+@pytest.mark.parametrize("server", SERVERS)
 def test_serve_uses_the_certificate_from_config_key(
-    cluster: DevCluster, admin_auth: tuple[str, str]
+    cluster: DevCluster, admin_auth: tuple[str, str], server: str
 ) -> None:
     made = cephgw(cluster, "create-self-signed-cert", "--mgr-name", "servetest")
     assert made.returncode == 0, made.stderr
     stored = ceph_cli(cluster, "config-key", "get", "mgr/restful/servetest/crt")
-    with serving(cluster, "--mgr-name", "servetest") as (_, port):
+    with serving(cluster, "--mgr-name", "servetest", "--server", server) as (_, port):
         served = ssl.get_server_certificate(("127.0.0.1", port))
         assert ssl.PEM_cert_to_DER_cert(served) == ssl.PEM_cert_to_DER_cert(stored)
         # Trusting only the stored certificate also checks its 127.0.0.1 subject alt name.
@@ -172,6 +178,64 @@ def test_serve_uses_the_certificate_from_config_key(
         assert isinstance(r.json(), list)
         with pytest.raises(httpx.RemoteProtocolError):  # no plain HTTP on a TLS port
             httpx.get(f"http://127.0.0.1:{port}/pool", auth=admin_auth)
+
+
+def _handshake(port: int, version: ssl.TLSVersion) -> str:
+    """The TLS version agreed when the client offers `version` alone, or the server's refusal."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.set_ciphers("ALL:@SECLEVEL=0")  # lets this client offer TLS 1.1 at all
+    context.minimum_version = context.maximum_version = version
+    try:
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=5) as sock,
+            context.wrap_socket(sock) as tls,
+        ):
+            return str(tls.version())
+    except ssl.SSLError as exc:
+        return f"refused: {exc}"
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_serve_speaks_tls_1_2_and_newer_only(cluster: DevCluster, server: str) -> None:
+    made = cephgw(cluster, "create-self-signed-cert", "--mgr-name", "tlsversions")
+    assert made.returncode == 0, made.stderr
+    with serving(cluster, "--mgr-name", "tlsversions", "--server", server) as (_, port):
+        assert _handshake(port, ssl.TLSVersion.TLSv1_3) == "TLSv1.3"
+        assert _handshake(port, ssl.TLSVersion.TLSv1_2) == "TLSv1.2"
+        assert _handshake(port, ssl.TLSVersion.TLSv1_1).startswith("refused: ")
+
+
+def test_serve_logs_the_client_behind_a_trusted_proxy(
+    cluster: DevCluster, admin_auth: tuple[str, str]
+) -> None:
+    # The default server binds '::' as one socket; IPv4 clients are still logged as IPv4.
+    with serving(cluster, "--insecure-http", "--addr", "::") as (proc, port):
+        for forwarded in ("203.0.113.9", None):
+            headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+            r = httpx.get(f"http://127.0.0.1:{port}/mon", auth=admin_auth, headers=headers)
+            assert r.status_code == 200
+        stop_server(proc)
+        out = proc.communicate()[0]
+    clients = [json.loads(x)["client"] for x in out.splitlines() if '"/mon"' in x]
+    assert clients == ["203.0.113.9", "127.0.0.1"]
+
+
+def test_a_killed_server_leaves_no_worker_behind(cluster: DevCluster) -> None:
+    with serving(cluster, "--insecure-http") as (proc, port):
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text()
+        workers = [int(pid) for pid in children.split()]
+        assert workers, "granian serves from a worker process"
+        proc.kill()
+        proc.wait()
+        wait_until(
+            lambda: not any(Path(f"/proc/{w}").exists() for w in workers),
+            "the worker stops with its supervisor",
+            limit=20,
+        )
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{port}/readyz")
 
 
 def test_serve_without_certificate_names_the_command(cluster: DevCluster) -> None:
@@ -321,8 +385,9 @@ def test_serve_takes_port_from_the_modules_setting_and_flag_wins(
         ceph_cli(cluster, "config", "rm", "mgr", option)
 
 
+@pytest.mark.parametrize("server", SERVERS)
 def test_sigterm_lets_running_jobs_finish_then_exits(
-    cluster: DevCluster, admin_auth: tuple[str, str]
+    cluster: DevCluster, admin_auth: tuple[str, str], server: str
 ) -> None:
     key = f"cephgw-test/sigterm-{uuid.uuid4().hex[:8]}"
     # Each blocklist change waits for the mon's next map proposal: the job takes seconds.
@@ -338,7 +403,9 @@ def test_sigterm_lets_running_jobs_finish_then_exits(
         for n in (uuid.uuid4().int % 10**9, uuid.uuid4().int % 10**9)
     ]
     waves = [*slow, [{"prefix": "config-key set", "key": key, "val": "done"}]]
-    with serving(cluster, "--insecure-http", env={"CEPHGW_JOB_SHUTDOWN_GRACE": "30"}) as (
+    with serving(
+        cluster, "--insecure-http", "--server", server, env={"CEPHGW_JOB_SHUTDOWN_GRACE": "30"}
+    ) as (
         proc,
         port,
     ):
@@ -346,7 +413,7 @@ def test_sigterm_lets_running_jobs_finish_then_exits(
         assert r.status_code == 200
         assert r.json()["state"] == "pending"
         proc.send_signal(signal.SIGTERM)
-        # uvicorn re-raises the signal once its graceful shutdown is done.
+        # uvicorn re-raises the signal once its graceful shutdown is done; granian exits 0.
         assert proc.wait(timeout=40) in (0, -signal.SIGTERM)
         out = proc.communicate()[0]
     assert "Traceback" not in out

@@ -1,0 +1,63 @@
+"""The pure parts of serving: the key form granian takes, its log set-up, client addresses."""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+
+import anyio
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from starlette.types import Message, Receive, Scope, Send
+
+from cli.granian_server import LOG_FORMAT, log_config
+from cli.serve import UnmappedClientAddress, pkcs8
+
+
+def test_pkcs8_converts_a_traditional_key_and_keeps_it_the_same_key() -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    traditional = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    assert traditional.startswith(b"-----BEGIN EC PRIVATE KEY-----")
+    converted = pkcs8(traditional)
+    assert converted.startswith(b"-----BEGIN PRIVATE KEY-----")
+    loaded = serialization.load_pem_private_key(converted, password=None)
+    assert isinstance(loaded, ec.EllipticCurvePrivateKey)
+    assert loaded.private_numbers() == key.private_numbers()
+
+
+def test_granian_log_config_is_accepted_and_uses_the_gateway_format() -> None:
+    config = log_config()
+    logging.config.dictConfig(config)  # raised "Unable to configure handler" once
+    handler = logging.getLogger("_granian").handlers[0]
+    assert handler.formatter is not None
+    assert handler.formatter._fmt == LOG_FORMAT
+    # granian's access formatter is still there for its access handler.
+    assert "access" in config["formatters"]
+
+
+def _client_seen(client: tuple[str, int]) -> tuple[str, int]:
+    seen: list[tuple[str, int]] = []
+
+    async def app(scope: Scope, _receive: Receive, _send: Send) -> None:
+        seen.append(scope["client"])
+
+    async def receive() -> Message:
+        return {"type": "http.request"}
+
+    async def send(_message: Message) -> None:
+        return None
+
+    scope: Scope = {"type": "http", "client": client}
+    anyio.run(UnmappedClientAddress(app), scope, receive, send)
+    return seen[0]
+
+
+def test_an_ipv4_mapped_client_is_shown_as_ipv4_and_others_as_they_are() -> None:
+    assert _client_seen(("::ffff:127.0.0.1", 5000)) == ("127.0.0.1", 5000)
+    assert _client_seen(("::1", 5000)) == ("::1", 5000)
+    assert _client_seen(("::ffff:abcd", 5000)) == ("::ffff:abcd", 5000)  # IPv6, not mapped
+    assert _client_seen(("192.0.2.7", 5000)) == ("192.0.2.7", 5000)
