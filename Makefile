@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: setup setup-cluster demo test test-cluster test-releases record-module-answers lint typecheck unit openapi docs bench bench-scale
+.PHONY: setup setup-cluster demo test test-cluster test-releases record-module-answers lint typecheck unit openapi docs bench bench-scale soak
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -59,6 +59,11 @@ record-module-answers:
 # throwaway clusters. BENCH_ARGS passes options on: BENCH_ARGS=--quick for a smoke test.
 bench: setup
 	$(VENV)/python bench/bench_all.py --scale $(BENCH_ARGS)
+
+# Ten minutes of mixed reads and writes at 16 connections, and the gateway's memory through
+# it (bench/soak.py; not part of `make test`). SOAK_ARGS: e.g. --minutes 2 --server uvicorn.
+soak: setup
+	$(VENV)/python bench/soak.py $(SOAK_ARGS)
 
 # The second part alone.
 bench-scale: setup

@@ -23,18 +23,15 @@ from typing import Any
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
 _TIME = r"([\d.]+)(us|ms|s|m|h)"
 
-# Counts the status of every answer in each thread and prints the sum once wrk is done.
-_POST_SCRIPT = """\
-wrk.method = "POST"
-wrk.body = [==[{body}]==]
-wrk.headers["Content-Type"] = "application/json"
-
-local threads = {{}}
+# Counts the status of every answer in each thread and prints the sum once wrk is done
+# (`parse_wrk` reads it back as `statuses`): the end of every script here, whose `init` sets
+# `statuses = {}`.
+STATUS_COUNTER = """\
+local threads = {}
 function setup(thread) table.insert(threads, thread) end
-function init(args) statuses = {{}} end
 function response(status, headers, body) statuses[status] = (statuses[status] or 0) + 1 end
 function done(summary, latency, requests)
-  local total = {{}}
+  local total = {}
   for _, thread in ipairs(threads) do
     for status, count in pairs(thread:get("statuses")) do
       total[status] = (total[status] or 0) + count
@@ -44,6 +41,13 @@ function done(summary, latency, requests)
     io.write(string.format("status %d: %d\\n", status, count))
   end
 end
+"""
+
+_POST_SCRIPT = """\
+wrk.method = "POST"
+wrk.body = [==[{body}]==]
+wrk.headers["Content-Type"] = "application/json"
+function init(args) statuses = {{}} end
 """
 
 
@@ -62,7 +66,7 @@ def post_script(directory: Path, name: str, body: str) -> Path:
     if "]==]" in body:
         raise ValueError("the body cannot hold ]==]")
     path = directory / f"{name}.lua"
-    path.write_text(_POST_SCRIPT.format(body=body))
+    path.write_text(_POST_SCRIPT.format(body=body) + STATUS_COUNTER)
     return path
 
 
