@@ -389,16 +389,22 @@ def format_ceilings(report: LoadReport) -> list[str]:
 def format_processes(report: LoadReport) -> list[str]:
     if not report.processes:
         return []
-    lines = ["", "Processes before -> after the load (CPU: user+system since start; RSS):"]
+    lines = [
+        "",
+        "Processes before -> after the load (CPU: user+system since start; RSS, and PSS:",
+        "pages shared by a server's processes counted once):",
+    ]
     names = {
         "module": "ceph-mgr (serves the module)",
+        "cephgw": "cephgw (granian: 2 processes)",
         "ceiling-granian": "ceiling-granian (2 processes)",
     }
     for name, (pid, before, after) in report.processes.items():
         lines.append(
             f"  {names.get(name, name):<30} pid {pid:>7}: CPU {before.cpu:7.1f} -> "
             f"{after.cpu:7.1f} s (+{after.cpu - before.cpu:.1f}), RSS "
-            f"{before.rss / harness.MIB:6.1f} -> {after.rss / harness.MIB:6.1f} MiB"
+            f"{before.rss / harness.MIB:6.1f} -> {after.rss / harness.MIB:6.1f} MiB, PSS "
+            f"{before.pss / harness.MIB:6.1f} -> {after.pss / harness.MIB:6.1f} MiB"
         )
     return lines
 
@@ -514,6 +520,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "failures": report.failures,
                     "warmups": report.warmups,
                 }
+                # Shown now: part 2 takes as long again, and its cluster may fail on its own.
+                print("\n".join(out), flush=True)
+                out = []
             if args.scale or args.scale_only:
                 scale = osd_map_scale.run_scale(workdir, args.steps, log)
                 out += ["", *osd_map_scale.format_scale(scale)]

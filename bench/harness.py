@@ -234,13 +234,22 @@ def serve_module(cluster: dev_cluster.DevCluster) -> Iterator[Server]:
 
 @dataclass(frozen=True)
 class ProcessFigures:
-    """CPU time (user + system, in seconds) and resident memory of a process and its children."""
+    """CPU time (user + system, in seconds) and resident memory of a process and its children.
+
+    `rss` adds up each process' resident set, so pages that granian's supervisor and worker
+    share (the interpreter, libraries) count twice; `pss` counts each shared page once,
+    split between the processes that map it: the memory the whole gateway takes.
+    """
 
     cpu: float
     rss: int  # bytes
+    pss: int  # bytes
+
+    def __add__(self, other: ProcessFigures) -> ProcessFigures:
+        return ProcessFigures(self.cpu + other.cpu, self.rss + other.rss, self.pss + other.pss)
 
     def __sub__(self, other: ProcessFigures) -> ProcessFigures:
-        return ProcessFigures(self.cpu - other.cpu, self.rss - other.rss)
+        return ProcessFigures(self.cpu - other.cpu, self.rss - other.rss, self.pss - other.pss)
 
 
 def _stat_fields(pid: int) -> list[str]:
@@ -263,11 +272,12 @@ def _children(pid: int) -> list[int]:
 def _own_figures(pid: int) -> ProcessFigures:
     fields = _stat_fields(pid)
     utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of stat(5)
-    rss = 0
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            rss = int(line.split()[1]) * 1024
-    return ProcessFigures((utime + stime) / CLOCK_TICKS, rss)
+    kib = {"Rss:": 0, "Pss:": 0}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        name, _, rest = line.partition(" ")
+        if name in kib:
+            kib[name] = int(rest.split()[0])
+    return ProcessFigures((utime + stime) / CLOCK_TICKS, kib["Rss:"] * 1024, kib["Pss:"] * 1024)
 
 
 def process_figures(pid: int) -> ProcessFigures:
@@ -278,5 +288,5 @@ def process_figures(pid: int) -> ProcessFigures:
             sub = process_figures(child)
         except OSError:  # gone meanwhile
             continue
-        total = ProcessFigures(total.cpu + sub.cpu, total.rss + sub.rss)
+        total += sub
     return total

@@ -27,6 +27,7 @@ Timings are sequential requests on one keep-alive connection: the first after ea
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -45,6 +46,7 @@ import harness
 import httpx
 
 from app.ceph.client import CephClient
+from app.errors import CephError
 from app.settings import Settings
 from cli import dev_cluster
 
@@ -106,6 +108,9 @@ class Step:
     growth: Growth
     timings: list[Timing] = field(default_factory=list)
     gateway_rss: int = 0
+    gateway_pss: int = 0
+    # OSD map epochs that came while the GETs were timed: a map that moved is fetched again.
+    epochs_during: int = 0
     health: str = ""
 
 
@@ -157,9 +162,15 @@ class MapGrower:
     def _osds_behind(self) -> int:
         """How many epochs the slowest real OSD is behind the mon."""
         epoch = int(self.osd_stat()["epoch"])
-        newest = min(
-            int(self._json({"prefix": "status"}, osd)["newest_map"]) for osd in self._real_osds
-        )
+        newest = epoch
+        for osd in self._real_osds:
+            try:
+                newest = min(newest, int(self._json({"prefix": "status"}, osd)["newest_map"]))
+            except CephError as exc:
+                if exc.errno != errno.ETIMEDOUT:
+                    raise
+                # Busy applying thousands of maps (seen past 9,000 OSDs): it is behind.
+                return MAX_LAG + 1
         return epoch - newest
 
     def grow(self, total: int, progress: Callable[[str], None]) -> Growth:
@@ -274,9 +285,12 @@ def run_scale(
                     last = growth.end - 1  # the highest id: the map's last entry
                     paths = ["/osd", f"/osd/{last}", "/pool", "/server"]
                     progress(f"scale: timing {', '.join(paths)} at {growth.end} OSDs")
+                    epoch = int(grower.osd_stat()["epoch"])
                     step = Step(growth.end, growth, time_paths(gateway, paths, growth.end))
+                    step.epochs_during = int(grower.osd_stat()["epoch"]) - epoch
                     assert gateway.pid is not None
-                    step.gateway_rss = harness.process_figures(gateway.pid).rss
+                    memory = harness.process_figures(gateway.pid)
+                    step.gateway_rss, step.gateway_pss = memory.rss, memory.pss
                     step.health = grower.health()
                     results.append(step)
             finally:
@@ -296,10 +310,11 @@ def format_scale(scale: dict[str, Any]) -> list[str]:
     paths = ["/osd", "/osd/{id}", "/pool", "/server"]
     head = f"{'OSDs':>6} {'built in':>9} |"
     head += "".join(f" {'GET ' + p:>22} |" for p in paths)
-    head += f" {'/osd body':>9} {'gw RSS':>8}"
+    head += f" {'/osd body':>9} {'gw RSS':>8} {'gw PSS':>8} {'epochs':>6}"
     lines = [
         "Part 2: GET times in ms on a growing OSD map (median of 5, (first after the growth));",
-        "3 real OSDs, the others `osd new` entries without a daemon",
+        "3 real OSDs, the others `osd new` entries without a daemon; epochs: OSD map epochs",
+        "that came while the GETs were timed (a moved map is fetched and shaped again)",
         head,
         f"{'':>6} {'':>9} |" + "".join(f" {'median (first)':>22} |" for _ in paths),
     ]
@@ -313,6 +328,7 @@ def format_scale(scale: dict[str, Any]) -> list[str]:
             row += f" {cell:>22} |"
         osd_body = step["timings"][0]["body_bytes"]
         row += f" {osd_body / 1024:>7.0f}KB {step['gateway_rss'] / harness.MIB:>6.1f}MB"
+        row += f" {step['gateway_pss'] / harness.MIB:>6.1f}MB {step['epochs_during']:>6}"
         lines.append(row)
     waited = scale["waited_seconds"]
     lines.append(
