@@ -74,23 +74,12 @@ async def get_perf_cache(request: Request) -> PerfSchemaCache:
     return app_state(request)["perf_cache"]
 
 
-async def get_command_tables(request: Request) -> CommandTableCache:
-    return app_state(request)["commands"]
-
-
-async def get_deny_rules(request: Request) -> list[DenyRule]:
-    """The deny-list, parsed once at start-up (a bad entry stops the gateway there)."""
-    return app_state(request)["deny_rules"]
-
-
 async def get_served_certificate(request: Request) -> x509.Certificate | None:
     """The certificate this process serves, None for plain HTTP (for /readyz)."""
     return app_state(request)["tls_certificate"]
 
 
 CephDep = Annotated[CephClient, Depends(get_ceph)]
-CommandTablesDep = Annotated[CommandTableCache, Depends(get_command_tables)]
-DenyRulesDep = Annotated[list[DenyRule], Depends(get_deny_rules)]
 JobTableDep = Annotated[JobTable, Depends(get_jobs)]
 KeyStoreDep = Annotated[KeyStore, Depends(get_key_store)]
 MapsDep = Annotated[ClusterMaps, Depends(get_maps)]
@@ -105,10 +94,12 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 async def require_key(
     request: Request,
-    keys: KeyStoreDep,
     credentials: Annotated[tuple[str, str] | None, Depends(basic_auth)],
 ) -> Identity:
     """Any valid key (admin or read-only)."""
+    # The store from the app's state, not a dependency of its own: every route asks for a
+    # key, and each dependency FastAPI solves adds to the cost of every request.
+    keys = app_state(request)["keys"]
     if credentials is None:
         _auth_failed(request, "missing")
         raise Unauthorized("Authentication required: HTTP Basic with a key name and key")
@@ -148,7 +139,7 @@ async def check_key_before_body(request: Request) -> None:
     key, then the admin role where the route itself depends on it (POST /request does not:
     a read-only key may run commands that only read, which only its body can tell).
     """
-    identity = await require_key(request, await get_key_store(request), await basic_auth(request))
+    identity = await require_key(request, await basic_auth(request))
     route = request.scope.get("route")
     if isinstance(route, APIRoute) and _depends_on(route.dependant, require_admin_key):
         await require_admin_key(request, identity)
@@ -181,10 +172,11 @@ class CommandPolicy:
         return waves
 
 
-async def get_command_policy(
-    identity: KeyDep, deny_rules: DenyRulesDep, tables: CommandTablesDep
-) -> CommandPolicy:
-    return CommandPolicy(identity, deny_rules, tables)
+async def get_command_policy(request: Request, identity: KeyDep) -> CommandPolicy:
+    # The deny-list (parsed once at start-up) and the command tables from the app's state,
+    # not two dependencies more on the path of every write.
+    state = app_state(request)
+    return CommandPolicy(identity, state["deny_rules"], state["commands"])
 
 
 CommandPolicyDep = Annotated[CommandPolicy, Depends(get_command_policy)]

@@ -289,9 +289,12 @@ class JobTable:
     async def _run(self, job: Job, wave: list[tuple[CommandRun, dict[str, Any]]]) -> None:
         try:
             while True:
-                async with anyio.create_task_group() as tg:
-                    for run, command in wave:
-                        tg.start_soon(self._run_command, job, run, command)
+                if len(wave) == 1:  # most jobs: one command, no task group to make
+                    await self._run_command(job, *wave[0])
+                else:
+                    async with anyio.create_task_group() as tg:
+                        for run, command in wave:
+                            tg.start_soon(self._run_command, job, run, command)
                 # Like the module, a failure does not stop the later waves; a deleted job's do
                 # not start (the module lost track of them).
                 if job.cancelled or not job.waiting:

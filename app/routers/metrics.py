@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.auth import basic_auth
-from app.deps import KeyStoreDep, MetricsDep, SettingsDep, require_key
+from app.deps import MetricsDep, SettingsDep, require_key
 from app.metrics import CONTENT_TYPE
 from app.models.error import error_responses
 
@@ -46,11 +46,10 @@ async def get_metrics(
     request: Request,
     metrics: MetricsDep,
     settings: SettingsDep,
-    keys: KeyStoreDep,
     credentials: Annotated[tuple[str, str] | None, Depends(basic_auth)],
 ) -> Response:
     if not settings.metrics_public:
-        await require_key(request, keys, credentials)
+        await require_key(request, credentials)
     # On the event loop, not in a thread: the job table it reads is only touched here.
     body, content_type = metrics.render(request.headers.get("accept", ""))
     return Response(body, media_type=content_type)

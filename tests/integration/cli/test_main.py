@@ -9,6 +9,7 @@ import socket
 import ssl
 import subprocess
 import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -186,7 +187,9 @@ def _handshake(port: int, version: ssl.TLSVersion) -> str:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     context.set_ciphers("ALL:@SECLEVEL=0")  # lets this client offer TLS 1.1 at all
-    context.minimum_version = context.maximum_version = version
+    with warnings.catch_warnings():  # TLS 1.1 is deprecated: offering it is the point
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = context.maximum_version = version
     try:
         with (
             socket.create_connection(("127.0.0.1", port), timeout=5) as sock,
