@@ -5,9 +5,10 @@ A throwaway 3-OSD cluster and `cephgw serve` over TLS; wrk, one Lua script cycli
 the reads (/osd, /osd/0, /pool, /mon, /server, /crush/rule, /config/osd, /perf?daemon=osd.0)
 and the writes (POST /request?wait=1 of `osd stat`, of `status`, and of a `config-key set`,
 which changes the cluster: the cache is invalidated every few requests). Every 30 s the
-gateway's RSS, its job table (from /metrics) and the errors so far are printed; at the end
-the figures: requests, errors, RSS at the end of the warm-up (the first minute), at the end
-and at its highest, and how far it moved after the warm-up.
+gateway's RSS and PSS (its processes added up) and its job table (from /metrics) are
+printed; at the end the figures: requests, statuses, errors, RSS and PSS at the end of the
+warm-up (the first minute), at the end and at their highest, and how far they moved after
+the warm-up.
 
     .venv/bin/python bench/soak.py --minutes 10
 """
