@@ -404,7 +404,8 @@ def format_processes(report: LoadReport) -> list[str]:
             f"  {names.get(name, name):<30} pid {pid:>7}: CPU {before.cpu:7.1f} -> "
             f"{after.cpu:7.1f} s (+{after.cpu - before.cpu:.1f}), RSS "
             f"{before.rss / harness.MIB:6.1f} -> {after.rss / harness.MIB:6.1f} MiB, PSS "
-            f"{before.pss / harness.MIB:6.1f} -> {after.pss / harness.MIB:6.1f} MiB"
+            f"{before.pss / harness.MIB:6.1f} -> {after.pss / harness.MIB:6.1f} MiB, largest "
+            f"process {after.largest_rss / harness.MIB:6.1f} MiB"
         )
     return lines
 

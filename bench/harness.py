@@ -238,18 +238,24 @@ class ProcessFigures:
 
     `rss` adds up each process' resident set, so pages that granian's supervisor and worker
     share (the interpreter, libraries) count twice; `pss` counts each shared page once,
-    split between the processes that map it: the memory the whole gateway takes.
+    split between the processes that map it: the memory the whole gateway takes (what its
+    cgroup is charged, page cache aside). `largest_rss` is the resident set of the biggest
+    process alone: granian's worker, which holds the app, its caches and its jobs (what
+    `ps` shows for it).
     """
 
     cpu: float
     rss: int  # bytes
     pss: int  # bytes
+    largest_rss: int  # bytes
 
     def __add__(self, other: ProcessFigures) -> ProcessFigures:
-        return ProcessFigures(self.cpu + other.cpu, self.rss + other.rss, self.pss + other.pss)
-
-    def __sub__(self, other: ProcessFigures) -> ProcessFigures:
-        return ProcessFigures(self.cpu - other.cpu, self.rss - other.rss, self.pss - other.pss)
+        return ProcessFigures(
+            self.cpu + other.cpu,
+            self.rss + other.rss,
+            self.pss + other.pss,
+            max(self.largest_rss, other.largest_rss),
+        )
 
 
 def _stat_fields(pid: int) -> list[str]:
@@ -277,7 +283,8 @@ def _own_figures(pid: int) -> ProcessFigures:
         name, _, rest = line.partition(" ")
         if name in kib:
             kib[name] = int(rest.split()[0])
-    return ProcessFigures((utime + stime) / CLOCK_TICKS, kib["Rss:"] * 1024, kib["Pss:"] * 1024)
+    rss, pss = kib["Rss:"] * 1024, kib["Pss:"] * 1024
+    return ProcessFigures((utime + stime) / CLOCK_TICKS, rss, pss, rss)
 
 
 def process_figures(pid: int) -> ProcessFigures:

@@ -109,6 +109,7 @@ class Step:
     timings: list[Timing] = field(default_factory=list)
     gateway_rss: int = 0
     gateway_pss: int = 0
+    gateway_largest_rss: int = 0
     # OSD map epochs that came while the GETs were timed: a map that moved is fetched again.
     epochs_during: int = 0
     health: str = ""
@@ -291,6 +292,7 @@ def run_scale(
                     assert gateway.pid is not None
                     memory = harness.process_figures(gateway.pid)
                     step.gateway_rss, step.gateway_pss = memory.rss, memory.pss
+                    step.gateway_largest_rss = memory.largest_rss
                     step.health = grower.health()
                     results.append(step)
             finally:
@@ -310,10 +312,11 @@ def format_scale(scale: dict[str, Any]) -> list[str]:
     paths = ["/osd", "/osd/{id}", "/pool", "/server"]
     head = f"{'OSDs':>6} {'built in':>9} |"
     head += "".join(f" {'GET ' + p:>22} |" for p in paths)
-    head += f" {'/osd body':>9} {'gw RSS':>8} {'gw PSS':>8} {'epochs':>6}"
+    head += f" {'/osd body':>9} {'gw RSS':>8} {'gw PSS':>8} {'wk RSS':>8} {'epochs':>6}"
     lines = [
         "Part 2: GET times in ms on a growing OSD map (median of 5, (first after the growth));",
-        "3 real OSDs, the others `osd new` entries without a daemon; epochs: OSD map epochs",
+        "3 real OSDs, the others `osd new` entries without a daemon; gw RSS, gw PSS: the",
+        "gateway's processes added up; wk RSS: granian's worker alone; epochs: OSD map epochs",
         "that came while the GETs were timed (a moved map is fetched and shaped again)",
         head,
         f"{'':>6} {'':>9} |" + "".join(f" {'median (first)':>22} |" for _ in paths),
@@ -328,7 +331,8 @@ def format_scale(scale: dict[str, Any]) -> list[str]:
             row += f" {cell:>22} |"
         osd_body = step["timings"][0]["body_bytes"]
         row += f" {osd_body / 1024:>7.0f}KB {step['gateway_rss'] / harness.MIB:>6.1f}MB"
-        row += f" {step['gateway_pss'] / harness.MIB:>6.1f}MB {step['epochs_during']:>6}"
+        row += f" {step['gateway_pss'] / harness.MIB:>6.1f}MB"
+        row += f" {step['gateway_largest_rss'] / harness.MIB:>6.1f}MB {step['epochs_during']:>6}"
         lines.append(row)
     waited = scale["waited_seconds"]
     lines.append(

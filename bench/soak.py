@@ -29,6 +29,7 @@ from typing import get_args
 import harness
 import httpx
 import wrk_runner
+from prometheus_client.parser import text_string_to_metric_families
 
 from app.settings import ServerName
 from tests.support import TEST_POOL
@@ -81,23 +82,28 @@ class Sample:
     at: float  # seconds into the load
     rss: float  # MiB
     pss: float  # MiB
+    largest_rss: float  # MiB
     jobs: float  # in the job table
 
 
-def memory_mib(pid: int) -> tuple[float, float]:
-    """The gateway's RSS and PSS: granian's supervisor and its worker added up."""
+def memory_mib(pid: int) -> tuple[float, float, float]:
+    """The gateway's RSS and PSS (granian's supervisor and its worker added up), and the
+    RSS of its largest process (the worker)."""
     figures = harness.process_figures(pid)
-    return figures.rss / harness.MIB, figures.pss / harness.MIB
+    mib = harness.MIB
+    return figures.rss / mib, figures.pss / mib, figures.largest_rss / mib
 
 
 def jobs_held(server: harness.Server) -> float:
+    """The job table's size, from the gateway's own /metrics (all states added up)."""
     text = httpx.get(
         f"{server.url}/metrics", auth=server.auth, verify=server.trust, timeout=10
     ).text
     return sum(
-        float(line.rpartition(" ")[2])
-        for line in text.splitlines()
-        if line.startswith("cephgw_jobs{")
+        sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "cephgw_jobs"
+        for sample in family.samples
     )
 
 
@@ -131,7 +137,8 @@ def soak(minutes: float, server: str) -> int:
                         samples.append(taken)
                         print(
                             f"soak: {at:5.0f} s  RSS {taken.rss:6.1f} MiB  PSS {taken.pss:6.1f} "
-                            f"MiB  jobs {taken.jobs:6.0f}",
+                            f"MiB  worker RSS {taken.largest_rss:6.1f} MiB  jobs "
+                            f"{taken.jobs:6.0f}",
                             flush=True,
                         )
 
@@ -149,12 +156,13 @@ def soak(minutes: float, server: str) -> int:
     by_status = dict(sorted(statuses.items()))
     print(f"  requests {requests} ({requests / duration:.0f}/s), statuses {by_status}")
     print(f"  errors: {errors} answers >= 300; socket errors: {socket or 'none'}")
-    for name in ("rss", "pss"):
+    labels = {"rss": "RSS", "pss": "PSS", "largest_rss": "worker RSS"}
+    for name, label in labels.items():
         values = [getattr(x, name) for x in samples]
         after_warm_up = [getattr(x, name) for x in samples if x.at >= WARM_UP]
         base = after_warm_up[0]
         print(
-            f"  {name.upper()} after the warm-up {base:.1f} MiB, at the end {values[-1]:.1f} "
+            f"  {label} after the warm-up {base:.1f} MiB, at the end {values[-1]:.1f} "
             f"MiB, highest {max(values):.1f} MiB; moved "
             f"{(max(after_warm_up) - base) / base * 100:+.1f}% after the warm-up"
         )
