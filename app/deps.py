@@ -215,12 +215,14 @@ class JobRunner:
     """A write route's last step: run its waves as a job and answer the job's JSON, with 200,
     or with 202 when ?wait=1 ran out of `job_wait_timeout` first."""
 
-    def __init__(self, jobs: JobTable, wait: bool) -> None:
+    def __init__(self, jobs: JobTable, wait: bool, key_name: str) -> None:
         self._jobs = jobs
         self._wait = wait
+        self._key_name = key_name
 
     async def run(self, waves: Waves) -> Response:
-        job = self._jobs.submit(waves)  # 503 when the table is closed or full
+        # 503 when the table is closed or full, or its shared store cannot be written.
+        job = await self._jobs.start(waves, self._key_name)
         done = not self._wait or await self._jobs.wait(job)
         # The job's JSON is the route's response model (`Job`) already: rendered as Starlette's
         # JSONResponse renders it, without validating it again on every write.
@@ -228,7 +230,9 @@ class JobRunner:
 
 
 async def get_job_runner(request: Request, wait: WaitQuery = None) -> JobRunner:
-    return JobRunner(await get_jobs(request), wants_wait(wait))
+    # The key was checked by the route's key dependency, which FastAPI solves first.
+    key_name = str(getattr(request.state, "key_name", ""))
+    return JobRunner(await get_jobs(request), wants_wait(wait), key_name)
 
 
 JobRunnerDep = Annotated[JobRunner, Depends(get_job_runner)]

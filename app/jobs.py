@@ -13,7 +13,10 @@ them here, waits with ?wait=1 and answers 200 or 202.
 from __future__ import annotations
 
 import errno as errno_codes
+import json
 import logging
+import os
+import socket
 import time
 import uuid
 from collections import OrderedDict
@@ -26,6 +29,7 @@ from anyio.abc import TaskGroup
 
 from app.ceph.client import CephClient
 from app.ceph.commands import humanize_command
+from app.ceph.job_records import JobRecordStore
 from app.errors import GatewayError, ServiceUnavailable
 from app.settings import Settings
 
@@ -68,18 +72,35 @@ class Job:
     __slots__ = (
         "_done",
         "_event",
+        "_saving",
         "cancelled",
         "ended_at",
         "failed",
         "finished",
         "id",
         "output_bytes",
+        "recorded",
         "running",
+        "submitted_at",
+        "submitted_by",
         "waiting",
     )
 
-    def __init__(self, job_id: str, waves: Iterable[Iterable[Command]]) -> None:
+    def __init__(
+        self,
+        job_id: str,
+        waves: Iterable[Iterable[Command]],
+        submitted_by: str = "",
+        submitted_at: float = 0.0,
+    ) -> None:
         self.id = job_id
+        self.submitted_by = submitted_by  # the key's name
+        self.submitted_at = submitted_at  # wall-clock seconds
+        # With a shared store: whether its record was written there, and the lock that keeps
+        # one write of it at a time (each writes the job as it stands once it has the lock,
+        # so the last one written is the newest).
+        self.recorded = False
+        self._saving: anyio.Lock | None = None
         # Empty waves are dropped, as the module did; the commands are copied so that a
         # caller's later change cannot alter a job.
         self.waiting: list[list[dict[str, Any]]] = [
@@ -139,6 +160,12 @@ class Job:
             self._event.set()
             self._event = None
 
+    @property
+    def saving(self) -> anyio.Lock:
+        if self._saving is None:
+            self._saving = anyio.Lock()
+        return self._saving
+
     async def wait(self) -> None:
         """Block (on an event, not a poll) until the job changes no more."""
         if self._done:
@@ -162,6 +189,95 @@ class Job:
         }
 
 
+# -- records of the shared store (pure) ---------------------------------------------------------
+
+
+def job_record(job: Job, *, gateway: str, now: float, lease: float, stopped: bool = False) -> str:
+    """The job's record in the shared store: the module's JSON of it, and who runs it.
+
+    `lease_until` (wall-clock seconds) is set while the job is unfinished: past it, the job
+    is taken as lost with its gateway. `stopped`: the job changes no more (finished,
+    cancelled or given up), so it is ended at `now`.
+    """
+    ended = stopped or job.is_finished
+    return json.dumps(
+        {
+            "job": job.to_json(),
+            "gateway": gateway,
+            "key": job.submitted_by,
+            "submitted": job.submitted_at,
+            "ended": now if ended else None,
+            "lease_until": None if ended else now + lease,
+            "output_bytes": job.output_bytes,
+        },
+        separators=(",", ":"),
+    )
+
+
+def record_is_finished(record: Mapping[str, Any]) -> bool:
+    return bool(record["job"]["is_finished"])
+
+
+def abandoned(record: Mapping[str, Any], now: float) -> dict[str, Any]:
+    """A record whose gateway stopped while its job ran, ended as failed: its running and
+    waiting commands each failed with a message naming the gateway."""
+    job = dict(record["job"])
+    reason = f"gateway {record['gateway']} stopped while this job ran"
+    lost = [
+        {**run, "errno": errno_codes.ECANCELED, "outs": f"{reason}; it may or may not have run"}
+        for run in job["running"]
+    ]
+    never = [
+        {
+            "command": command,
+            "outs": f"{reason}; not run",
+            "outb": "",
+            "errno": errno_codes.ECANCELED,
+        }
+        for wave in job["waiting"]
+        for command in wave
+    ]
+    job.update(
+        running=[],
+        waiting=[],
+        failed=[*job["failed"], *lost, *never],
+        is_waiting=False,
+        is_finished=True,
+        has_failed=True,
+        state=FAILED,
+    )
+    return {**record, "job": job, "ended": now, "lease_until": None}
+
+
+def records_to_evict(
+    records: Mapping[str, Mapping[str, Any]],
+    *,
+    now: float,
+    ttl: float,
+    max_finished: int,
+    max_output_bytes: int,
+) -> list[str]:
+    """Finished records past the TTL, the count or the output bytes, oldest ended first (the
+    table's own eviction, over every gateway's jobs)."""
+    finished = sorted(
+        (r["ended"], job_id, int(r["output_bytes"]))
+        for job_id, r in records.items()
+        if record_is_finished(r)
+    )
+    count, total = len(finished), sum(size for _, _, size in finished)
+    evicted: list[str] = []
+    for ended, job_id, size in finished:
+        if count <= max_finished and total <= max_output_bytes and now - ended < ttl:
+            break
+        evicted.append(job_id)
+        count, total = count - 1, total - size
+    return evicted
+
+
+def default_gateway_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 # -- the table ---------------------------------------------------------------------------------
 
 
@@ -175,6 +291,8 @@ class JobTable:
         clock: Clock = time.monotonic,
         on_change: Callable[[], None] | None = None,
         read_only: Callable[[Command], bool] | None = None,
+        records: JobRecordStore | None = None,
+        wall_clock: Clock = time.time,
     ):
         self._ceph = ceph
         self._settings = settings
@@ -192,6 +310,11 @@ class JobTable:
         self._commands = anyio.Semaphore(settings.job_command_concurrency)
         self._task_group: TaskGroup | None = None
         self._closed = False
+        # With job_store=rados: every job's record, shared with the cluster's other gateways,
+        # which answer /request from it; this table still runs its own jobs.
+        self._records = records
+        self._wall_clock = wall_clock
+        self.gateway = settings.gateway_name or default_gateway_name()
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -221,11 +344,41 @@ class JobTable:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def submit(self, waves: Iterable[Iterable[Command]]) -> Job:
+    def submit(self, waves: Iterable[Iterable[Command]], submitted_by: str = "") -> Job:
         """Start a job: its first wave is running when this returns (as with the module).
 
         Validate and check every command before: nothing here refuses a single command.
+        With a shared store use `start`, which records the job before it runs.
         """
+        job, first = self._admit(waves, submitted_by)
+        if first:
+            self._launch(job, first)
+        return job
+
+    async def start(self, waves: Iterable[Iterable[Command]], submitted_by: str = "") -> Job:
+        """`submit`, with the job's record written to the shared store first (if there is
+        one): any gateway knows the job once this returns. When the store cannot be
+        written, nothing runs and the job is not kept (503)."""
+        job, first = self._admit(waves, submitted_by)
+        if self._records is not None:
+            try:
+                await self._save(job)
+            except GatewayError as exc:
+                self._jobs.pop(job.id, None)
+                self._ended.pop(job.id, None)
+                self._unfinished.discard(job)
+                raise ServiceUnavailable(
+                    f"the job store cannot be written, no job was started: {exc.message}"
+                ) from exc
+        if first:
+            self._launch(job, first)
+        return job
+
+    def _admit(
+        self, waves: Iterable[Iterable[Command]], submitted_by: str
+    ) -> tuple[Job, list[tuple[CommandRun, dict[str, Any]]]]:
+        """The job, kept, with its first wave moved to running (none when it has nothing to
+        run: then it is finished already)."""
         if self._task_group is None or self._closed:
             raise ServiceUnavailable("the gateway is shutting down: it takes no new jobs")
         if len(self._unfinished) >= self._settings.job_max_running:
@@ -237,11 +390,11 @@ class JobTable:
         job_id = str(uuid.uuid4())
         while job_id in self._jobs:  # pragma: no cover - 122 random bits
             job_id = str(uuid.uuid4())
-        job = Job(job_id, waves)
+        job = Job(job_id, waves, submitted_by, self._wall_clock())
         if job.is_finished:  # nothing to run
             self._jobs[job.id] = job
             self._job_ended(job)
-            return job
+            return job, []
         if self._ceph.unreachable_since is not None:
             # Its commands would wait out the timeout each; the client learns it at once.
             away = time.monotonic() - self._ceph.unreachable_since
@@ -253,8 +406,11 @@ class JobTable:
         self._jobs[job.id] = job
         first = job.start_next_wave()
         self._unfinished.add(job)
+        return job, first
+
+    def _launch(self, job: Job, first: list[tuple[CommandRun, dict[str, Any]]]) -> None:
+        assert self._task_group is not None
         self._task_group.start_soon(self._run, job, first, name=f"job {job.id}")
-        return job
 
     def delete(self, job_id: str) -> Job | None:
         """Drop a job; a running one is dropped too, and its later waves never start.
@@ -306,7 +462,16 @@ class JobTable:
                     run, -errno_codes.ECANCELED, "", "cancelled: the gateway shut down first"
                 )
             self._unfinished.discard(job)
-            if job.id in self._jobs:
+            recorded = False
+            if self._records is not None and not job.cancelled:
+                with anyio.CancelScope(shield=True):  # its end is recorded, even at shutdown
+                    recorded = await self._save_or_warn(job, stopped=True)
+            if recorded:
+                # The store has it for every gateway (and may drop it through any of them):
+                # this table keeps only what it runs, or could not record.
+                self._jobs.pop(job.id, None)
+                job.mark_done(self._clock())
+            elif job.id in self._jobs:
                 self._job_ended(job)
             else:
                 job.mark_done(self._clock())
@@ -324,6 +489,155 @@ class JobTable:
         job.complete(run, ret, outb, outs)
         if self._on_change is not None and not read_only:
             self._on_change()
+        if self._records is not None and not job.is_finished:  # the end is saved by _run
+            await self._save_or_warn(job)
+
+    # -- the shared store -----------------------------------------------------------------------
+
+    async def _save(self, job: Job, *, stopped: bool = False) -> bool:
+        """Write the job as it stands to the shared store; False when it is gone from there
+        (deleted through another gateway)."""
+        assert self._records is not None
+        async with job.saving:
+            record = job_record(
+                job,
+                gateway=self.gateway,
+                now=self._wall_clock(),
+                lease=self._settings.job_lease,
+                stopped=stopped,
+            )
+            if not job.recorded:
+                await self._records.put(job.id, record)
+                job.recorded = True
+            elif not await self._records.update(job.id, record):
+                # Deleted through another gateway: as if deleted here (later waves never run).
+                self.delete(job.id)
+                return False
+            return True
+
+    async def _save_or_warn(self, job: Job, *, stopped: bool = False) -> bool:
+        """`_save`; False too when the record cannot be written: a running job goes on, and
+        its next change, or the lease's renewal, writes it again."""
+        try:
+            return await self._save(job, stopped=stopped)
+        except GatewayError as exc:
+            log.warning("job %s: cannot write its record: %s", job.id, exc.message)
+            return False
+
+    async def _stored_records(self) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+        """Every record of the store, as written and parsed (unparsable ones left out)."""
+        assert self._records is not None
+        raw = await self._records.all()
+        parsed: dict[str, dict[str, Any]] = {}
+        for job_id, value in raw.items():
+            try:
+                parsed[job_id] = json.loads(value)
+            except ValueError:
+                log.warning("job store: record %s is not JSON; left out", job_id)
+        return raw, parsed
+
+    def _evicted(self, records: Mapping[str, Mapping[str, Any]], now: float) -> list[str]:
+        s = self._settings
+        return records_to_evict(
+            records,
+            now=now,
+            ttl=s.job_ttl,
+            max_finished=s.job_max_finished,
+            max_output_bytes=s.job_max_output_bytes,
+        )
+
+    async def _live_records(self) -> dict[str, dict[str, Any]]:
+        """The stored records but those the table's limits drop (not yet evicted)."""
+        _, records = await self._stored_records()
+        gone = set(self._evicted(records, self._wall_clock()))
+        return {job_id: r for job_id, r in records.items() if job_id not in gone}
+
+    async def prepare_records(self) -> None:
+        """Make the store's pool if it is missing, once connected, before the first job needs
+        it (a failure is only logged: the first job tries again)."""
+        if self._records is None:
+            return
+        try:
+            await self._records.all()
+        except GatewayError as exc:
+            log.warning("job store: %s", exc.message)
+
+    async def keep_records(self) -> None:
+        """The shared store's upkeep, every third of the lease, for the table's lifetime."""
+        while True:
+            await anyio.sleep(self._settings.job_lease / 3)
+            try:
+                await self.tend_records()
+            except GatewayError as exc:
+                log.warning("job store: %s", exc.message)
+
+    async def tend_records(self) -> None:
+        """Renew the leases of this table's running jobs; end as failed the jobs whose lease
+        is past (their gateway stopped); evict finished records past the table's limits."""
+        assert self._records is not None
+        running_here = {job.id for job in self._unfinished}
+        for job in list(self._unfinished):
+            await self._save_or_warn(job)
+        raw, records = await self._stored_records()
+        now = self._wall_clock()
+        for job_id, record in list(records.items()):
+            lease = record.get("lease_until")
+            if lease is None or lease >= now or job_id in running_here:
+                continue
+            ended = abandoned(record, now)
+            # Only if unchanged: of two gateways ending it, one does; a renewal wins.
+            if await self._records.update(
+                job_id, json.dumps(ended, separators=(",", ":")), previous=raw[job_id]
+            ):
+                log.warning("job %s: %s", job_id, ended["job"]["failed"][-1]["outs"])
+                records[job_id] = ended
+        await self._records.remove(self._evicted(records, now))
+
+    # -- answers for /request (every gateway's jobs with a shared store) ------------------------
+
+    async def list_records(self) -> list[dict[str, Any]]:
+        """Every job as the module showed it, oldest first."""
+        if self._records is None:
+            return [job.to_json() for job in self.list_jobs()]
+        records = await self._live_records()
+        ordered = sorted(records.values(), key=lambda r: (r["submitted"], r["job"]["id"]))
+        return [r["job"] for r in ordered]
+
+    async def get_record(self, job_id: str) -> dict[str, Any] | None:
+        job = self.get(job_id)
+        if job is not None or self._records is None:
+            return job.to_json() if job is not None else None
+        value = await self._records.get(job_id)
+        try:
+            record = json.loads(value) if value is not None else None
+        except ValueError:
+            return None
+        if record is None or self._evicted({job_id: record}, self._wall_clock()):
+            return None  # one record alone: only its TTL can drop it
+        job_json: dict[str, Any] = record["job"]
+        return job_json
+
+    async def delete_record(self, job_id: str) -> dict[str, Any] | None:
+        """Drop a job (a running one's later waves never start, whichever gateway runs it);
+        the job as it stood, or None when there is no such job."""
+        job = self.delete(job_id)
+        if self._records is None:
+            return job.to_json() if job is not None else None
+        stored = await self.get_record(job_id)
+        await self._records.remove([job_id])
+        if job is not None:
+            return job.to_json()
+        return stored
+
+    async def delete_finished_records(self) -> tuple[int, int]:
+        """Drop every finished job; (dropped, left)."""
+        dropped, left = self.delete_finished()
+        if self._records is None:
+            return dropped, left
+        records = await self._live_records()
+        finished = [job_id for job_id, r in records.items() if record_is_finished(r)]
+        await self._records.remove(finished)
+        return len(finished), len(records) - len(finished)
 
     def _job_ended(self, job: Job) -> None:
         job.mark_done(self._clock())
@@ -368,12 +682,16 @@ async def open_job_table(
     clock: Clock = time.monotonic,
     on_change: Callable[[], None] | None = None,
     read_only: Callable[[Command], bool] | None = None,
+    records: JobRecordStore | None = None,
+    wall_clock: Clock = time.time,
 ) -> AsyncIterator[JobTable]:
     """The table for the app's lifetime; on exit it takes no new jobs, lets the running ones
     finish for up to `job_shutdown_grace` seconds, then cancels the rest."""
-    table = JobTable(ceph, settings, clock, on_change, read_only)
+    table = JobTable(ceph, settings, clock, on_change, read_only, records, wall_clock)
     async with anyio.create_task_group() as tg:
         table._task_group = tg
+        if records is not None:
+            tg.start_soon(table.keep_records, name="job store upkeep")
         try:
             yield table
         finally:

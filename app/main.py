@@ -15,13 +15,14 @@ from app.access_log import AccessLogMiddleware
 from app.auth import KeyStore
 from app.ceph.client import CephClient
 from app.ceph.commands import CommandTableCache, parse_deny_list
+from app.ceph.job_records import JobRecordStore
 from app.ceph.maps import ClusterMaps
 from app.ceph.perf import PerfSchemaCache
 from app.ceph.state import open_cluster_state
 from app.deps import AppState
 from app.errors import GatewayError
 from app.exception_handlers import install_exception_handlers
-from app.jobs import open_job_table
+from app.jobs import JobTable, open_job_table
 from app.metrics import GatewayMetrics
 from app.routers import ALL_ROUTERS
 from app.routers.doc import mount_assets as mount_doc_assets
@@ -55,12 +56,18 @@ def create_app(settings: Settings | None = None, *, tls_certificate: str | None 
                 observe=metrics.observe_cache,
             ) as state,
             open_job_table(
-                ceph, settings, on_change=state.invalidate, read_only=commands.only_reads
+                ceph,
+                settings,
+                on_change=state.invalidate,
+                read_only=commands.only_reads,
+                records=JobRecordStore(ceph, settings.job_store_pool, settings.job_store_namespace)
+                if settings.job_store == "rados"
+                else None,
             ) as jobs,
             anyio.create_task_group() as tg,
         ):
             maps = ClusterMaps(ceph, state)
-            tg.start_soon(_connect_then_load, ceph, keys, commands)
+            tg.start_soon(_connect_then_load, ceph, keys, commands, jobs)
             with metrics.watching(ceph, keys, jobs, state):  # read at scrape time
                 yield AppState(
                     settings=settings,
@@ -96,8 +103,11 @@ def create_app(settings: Settings | None = None, *, tls_certificate: str | None 
     return app
 
 
-async def _connect_then_load(ceph: CephClient, keys: KeyStore, commands: CommandTableCache) -> None:
+async def _connect_then_load(
+    ceph: CephClient, keys: KeyStore, commands: CommandTableCache, jobs: JobTable
+) -> None:
     await ceph.keep_connecting()
+    await jobs.prepare_records()
     try:
         await commands.get()  # so that jobs know read-only commands from the first one
     except GatewayError as exc:

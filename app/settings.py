@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.ceph.commands import DEFAULT_DENIED_COMMANDS, parse_deny_list
@@ -19,6 +19,7 @@ def _default_conf() -> Path | None:
 
 
 ServerName = Literal["granian", "uvicorn"]
+JobStoreName = Literal["memory", "rados"]
 
 
 class Settings(BaseSettings):
@@ -120,6 +121,47 @@ class Settings(BaseSettings):
             "(Python's TLS, one process). Both serve the same app the same way."
         ),
     )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        description=(
+            "Worker processes serving on the one port (granian only). More than one needs "
+            "job_store=rados: each worker is a gateway of its own, with its own job table."
+        ),
+    )
+    job_store: JobStoreName = Field(
+        default="memory",
+        description=(
+            "Where job records live: memory (this process only) or rados (an object of "
+            "job_store_pool, shared by every gateway of the cluster: any of them answers "
+            "/request for every job)."
+        ),
+    )
+    job_store_pool: str = Field(
+        default="cephgw",
+        min_length=1,
+        description="Pool of the rados job store; made (one PG) when missing.",
+    )
+    job_store_namespace: str = Field(
+        default="jobs",
+        description="RADOS namespace of the rados job store in job_store_pool.",
+    )
+    job_lease: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "With job_store=rados: seconds a running job's record stays its gateway's "
+            "without being renewed (every third of it); past it another gateway ends the "
+            "job as failed (its gateway stopped)."
+        ),
+    )
+    gateway_name: str = Field(
+        default="",
+        description=(
+            "This gateway's name in job records and their messages (default: host name "
+            "and process id)."
+        ),
+    )
     job_wait_timeout: float = Field(
         default=60.0,
         gt=0,
@@ -191,6 +233,17 @@ class Settings(BaseSettings):
             "argument overlaps everything). Default: the commands that hand out secrets."
         ),
     )
+
+    @model_validator(mode="after")
+    def _workers_share_their_jobs(self) -> Settings:
+        if self.workers > 1 and self.job_store == "memory":
+            raise ValueError(
+                f"{self.workers} workers need job_store=rados (--job-store rados): with "
+                "memory each worker would know only its own jobs"
+            )
+        if self.workers > 1 and self.server != "granian":
+            raise ValueError("more than one worker needs server=granian")
+        return self
 
     @field_validator("request_deny")
     @classmethod

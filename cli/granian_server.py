@@ -22,7 +22,8 @@ from granian import Granian
 from granian.constants import Interfaces, Loops, SSLProtocols
 from granian.log import LOGGING_CONFIG, LogLevels
 
-# What `cli/serve.py` hands over: {"addr", "port", "log_level", "kill_timeout", "tls_dir"}.
+# What `cli/serve.py` hands over: {"addr", "port", "workers", "log_level", "kill_timeout",
+# "tls_dir"}.
 LAUNCH_ENV = "_CEPHGW_GRANIAN_LAUNCH"
 APP_FACTORY = "cli.serve:app_from_environment"
 # The format of every log line but the access log's, whatever the server (cli/main.py too).
@@ -48,7 +49,9 @@ def main() -> None:
             address=launch["addr"],
             port=launch["port"],
             interface=Interfaces.ASGI,  # with the lifespan: cluster connection, job table
-            workers=1,
+            # Each worker a gateway of its own (its connection, caches and job table); more
+            # than one only with the shared job store (Settings refuses others).
+            workers=launch["workers"],
             loop=Loops.uvloop,
             log_level=LogLevels(launch["log_level"].lower()),
             log_dictconfig=log_config(),

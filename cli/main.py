@@ -18,7 +18,7 @@ from app.auth import KeyStore, Role
 from app.ceph import restful_config
 from app.ceph.client import CephClient, open_client
 from app.errors import GatewayError, ServiceUnavailable
-from app.settings import ServerName, Settings
+from app.settings import JobStoreName, ServerName, Settings
 from app.tls import make_self_signed_cert
 from cli import dev_cluster
 from cli.granian_server import LOG_FORMAT
@@ -256,6 +256,14 @@ def _add_serve(sub: _SubParsers) -> None:
         help="HTTP server (default: granian)",
     )
     serve.add_argument(
+        "--workers", type=int, help="worker processes on the port (default: 1; >1: rados jobs)"
+    )
+    serve.add_argument(
+        "--job-store",
+        choices=get_args(JobStoreName),
+        help="where job records live: memory (default) or rados (shared by gateways)",
+    )
+    serve.add_argument(
         "--no-legacy-keys",
         dest="legacy_keys",
         action="store_false",
@@ -351,7 +359,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValidationError, SettingsError) as exc:
         # A bad flag or CEPHGW_* value: one line per problem, not pydantic's traceback.
         problems = (
-            [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+            [
+                ": ".join(filter(None, (".".join(str(p) for p in e["loc"]), e["msg"])))
+                for e in exc.errors()
+            ]
             if isinstance(exc, ValidationError)
             else [str(exc)]
         )

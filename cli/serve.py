@@ -6,8 +6,8 @@ on SIGTERM):
 
 - granian (the default): a Rust HTTP server with its own TLS. `make bench` measures it ahead
   of uvicorn on the same app (README, performance). This process writes the certificate to a
-  private directory and replaces itself with `cli/granian_server.py`, which forks one worker;
-  the worker builds the app with `app_from_environment()`.
+  private directory and replaces itself with `cli/granian_server.py`, which forks the
+  workers (`--workers`, default 1); each builds the app with `app_from_environment()`.
 - uvicorn (`--server uvicorn`): in this process, with uvloop and httptools.
 """
 
@@ -162,6 +162,7 @@ def _exec_granian(
         {
             "addr": addr,
             "port": port,
+            "workers": settings.workers,
             "log_level": settings.log_level,
             "kill_timeout": int(settings.job_shutdown_grace) + KILL_MARGIN,
             "tls_dir": tls_dir,

@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
@@ -30,6 +30,9 @@ T = TypeVar("T")
 
 # Ceph's own CLI adds this to every command; the module's JSON comes from the same dumps.
 _FORMAT = {"format": "json"}
+
+# Omap entries read in one operation; more are read page by page.
+_OMAP_PAGE = 1000
 
 # Told (target: mon, mgr or osd; command prefix; seconds) after every librados command.
 CallObserver = Callable[[str, str, float], None]
@@ -63,6 +66,7 @@ class CephClient:
         # None while it answers. Writes are refused at once meanwhile (app/jobs.py).
         self.unreachable_since: float | None = time.monotonic()
         self._in_flight: dict[str, _SharedCall] = {}
+        self._ioctxs: dict[tuple[str, str], Any] = {}  # (pool, namespace) → open I/O context
 
     @property
     def connected(self) -> bool:
@@ -107,6 +111,7 @@ class CephClient:
         """
         with self._lock:
             cluster, self._cluster = self._cluster, None
+            ioctxs, self._ioctxs = list(self._ioctxs.values()), {}
         if cluster is None:
             return
         with self._idle:
@@ -114,6 +119,8 @@ class CephClient:
                 log.warning(
                     "closing the cluster connection with %d call(s) still running", self._busy
                 )
+        for ioctx in ioctxs:
+            ioctx.close()
         cluster.shutdown()
 
     async def aclose(self) -> None:
@@ -210,6 +217,101 @@ class CephClient:
         self._check(command, ret, outs)
         return bytes(outb)
 
+    # Object maps (omap) of one RADOS object: what the shared job store keeps its records in.
+
+    def _ioctx(self, pool: str, namespace: str) -> Any:
+        handle = self._handle()
+        with self._lock:
+            ioctx = self._ioctxs.get((pool, namespace))
+        if ioctx is not None:
+            return ioctx
+        import rados
+
+        try:
+            ioctx = handle.open_ioctx(pool)
+        except rados.ObjectNotFound as exc:
+            raise CephError(errno.ENOENT, f"no pool '{pool}'") from exc
+        ioctx.set_namespace(namespace)
+        with self._lock:
+            return self._ioctxs.setdefault((pool, namespace), ioctx)
+
+    def omap_set(
+        self,
+        pool: str,
+        namespace: str,
+        oid: str,
+        values: Mapping[str, str],
+        *,
+        unchanged: Mapping[str, str | None] | None = None,
+    ) -> None:
+        """Set omap keys of `oid` (made if missing), in one atomic operation.
+
+        `unchanged` makes it conditional: each key given must still hold that value (None:
+        must exist at all), or nothing is written and CephError(ECANCELED) is raised.
+        """
+        import rados
+
+        ioctx = self._ioctx(pool, namespace)
+        with self._timed("osd", {"prefix": "omap set"}), rados.WriteOpCtx() as op:
+            for key, expected in (unchanged or {}).items():
+                if expected is None:  # any value sorts above the empty one
+                    op.omap_cmp(key, "", rados.LIBRADOS_CMPXATTR_OP_GT)
+                else:
+                    op.omap_cmp(key, expected, rados.LIBRADOS_CMPXATTR_OP_EQ)
+            ioctx.set_omap(op, tuple(values), tuple(v.encode() for v in values.values()))
+            self._operate(lambda: ioctx.operate_write_op(op, oid), f"omap set on {oid}")
+
+    def omap_get(
+        self, pool: str, namespace: str, oid: str, keys: Sequence[str] | None = None
+    ) -> dict[str, str]:
+        """The omap of `oid` (only `keys`, when given); empty when there is no such object."""
+        import rados
+
+        ioctx = self._ioctx(pool, namespace)
+        found: dict[str, str] = {}
+        after = ""
+        with self._timed("osd", {"prefix": "omap get"}):
+            while True:
+                with rados.ReadOpCtx() as op:
+                    if keys is not None:
+                        items, _ = ioctx.get_omap_vals_by_keys(op, tuple(keys))
+                    else:
+                        items, _ = ioctx.get_omap_vals(op, after, "", _OMAP_PAGE)
+                    try:
+                        self._operate(lambda: ioctx.operate_read_op(op, oid), f"omap get of {oid}")
+                    except CephError as exc:
+                        if exc.errno == errno.ENOENT:
+                            return found
+                        raise
+                    page = [(k, bytes(v).decode("utf-8")) for k, v in items]
+                found.update(page)
+                if keys is not None or len(page) < _OMAP_PAGE:
+                    return found
+                after = page[-1][0]
+
+    def omap_remove(self, pool: str, namespace: str, oid: str, keys: Sequence[str]) -> None:
+        """Remove omap keys of `oid`; keys it does not have are no error."""
+        import rados
+
+        ioctx = self._ioctx(pool, namespace)
+        with self._timed("osd", {"prefix": "omap rm"}), rados.WriteOpCtx() as op:
+            ioctx.remove_omap_keys(op, tuple(keys))
+            try:
+                self._operate(lambda: ioctx.operate_write_op(op, oid), f"omap rm on {oid}")
+            except CephError as exc:
+                if exc.errno != errno.ENOENT:
+                    raise
+
+    @staticmethod
+    def _operate(call: Callable[[], Any], what: str) -> None:
+        import rados
+
+        try:
+            call()
+        except rados.Error as exc:
+            code = int(getattr(exc, "errno", 0) or errno.EIO)
+            raise CephError(abs(code), f"{what}: {errno.errorcode.get(abs(code), exc)}") from exc
+
     # -- async twins ----------------------------------------------------------------------------
 
     async def _run(self, fn: Callable[[], T]) -> T:
@@ -268,6 +370,25 @@ class CephClient:
 
     async def aosd_command(self, osd_id: int, command: Mapping[str, Any]) -> bytes:
         return await self._run(lambda: self.osd_command(osd_id, command))
+
+    async def aomap_set(
+        self,
+        pool: str,
+        namespace: str,
+        oid: str,
+        values: Mapping[str, str],
+        *,
+        unchanged: Mapping[str, str | None] | None = None,
+    ) -> None:
+        await self._run(lambda: self.omap_set(pool, namespace, oid, values, unchanged=unchanged))
+
+    async def aomap_get(
+        self, pool: str, namespace: str, oid: str, keys: Sequence[str] | None = None
+    ) -> dict[str, str]:
+        return await self._run(lambda: self.omap_get(pool, namespace, oid, keys))
+
+    async def aomap_remove(self, pool: str, namespace: str, oid: str, keys: Sequence[str]) -> None:
+        await self._run(lambda: self.omap_remove(pool, namespace, oid, keys))
 
     async def _shared(self, key: str, call: Callable[[], Awaitable[T]]) -> T:
         # Identical reads already in flight share one librados call: under load, sixteen

@@ -30,8 +30,9 @@ RequestId = Annotated[
 ]
 
 _JOB_TABLE = (
-    "The job table is this gateway process's: it keeps unfinished jobs, and finished ones "
-    "for a while (`job_ttl`, at most `job_max_finished`)."
+    "The job table keeps unfinished jobs, and finished ones for a while (`job_ttl`, at most "
+    "`job_max_finished`): this gateway process's own, or with `job_store=rados` those of "
+    "every gateway of the cluster."
 )
 
 
@@ -46,7 +47,7 @@ _JOB_TABLE = (
     ),
 )
 async def list_requests(jobs: JobTableDep, _key: KeyDep, page: PageQuery = None) -> list[Any]:
-    return [job.to_json() for job in paginate(jobs.list_jobs(), page)]
+    return paginate(await jobs.list_records(), page)
 
 
 @router.post(
@@ -87,7 +88,7 @@ async def create_request(
     ),
 )
 async def delete_finished_requests(jobs: JobTableDep, _key: AdminKeyDep) -> dict[str, int]:
-    cleaned, remaining = jobs.delete_finished()
+    cleaned, remaining = await jobs.delete_finished_records()
     return {"cleaned": cleaned, "remaining": remaining}
 
 
@@ -102,10 +103,10 @@ async def delete_finished_requests(jobs: JobTableDep, _key: AdminKeyDep) -> dict
     ),
 )
 async def get_request(request_id: RequestId, jobs: JobTableDep, _key: KeyDep) -> dict[str, Any]:
-    job = jobs.get(request_id)
+    job = await jobs.get_record(request_id)
     if job is None:
         raise NotFound(f'Unknown request id "{request_id}"')
-    return job.to_json()
+    return job
 
 
 @router.delete(
@@ -123,7 +124,7 @@ async def get_request(request_id: RequestId, jobs: JobTableDep, _key: KeyDep) ->
 async def delete_request(
     request_id: RequestId, jobs: JobTableDep, _key: AdminKeyDep
 ) -> dict[str, Any]:
-    job = jobs.delete(request_id)
+    job = await jobs.delete_record(request_id)
     if job is None:
         raise NotFound(f'No such request id "{request_id}"')
-    return job.to_json()
+    return job

@@ -1,20 +1,24 @@
 """The job table with a real Ceph client: waves, bounded memory (count, TTL, output bytes),
-running jobs kept, deletion of a running job, and shutdown with its grace period."""
+running jobs kept, deletion of a running job, and shutdown with its grace period; and tables
+sharing the rados job store as gateways of one cluster do."""
 
 from __future__ import annotations
 
 import errno
+import json
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import anyio
 import pytest
 
 from app.ceph.client import CephClient, open_client
+from app.ceph.job_records import JobRecordStore
 from app.errors import ServiceUnavailable
-from app.jobs import Job, JobTable, open_job_table
+from app.jobs import Job, JobTable, job_record, open_job_table
 from app.settings import Settings
 from cli.dev_cluster import DevCluster
 from tests.support.cluster import config_key_exists
@@ -180,3 +184,163 @@ def test_a_job_without_a_cluster_is_refused_at_once(settings: Settings) -> None:
             assert jobs.submit([]).state == "success"
 
     anyio.run(main)
+
+
+# -- the shared store (job_store=rados): every gateway's jobs, from any of them ----------------
+
+
+@asynccontextmanager
+async def shared_tables(
+    settings: Settings, namespace: str, count: int = 2, **update: Any
+) -> AsyncIterator[list[JobTable]]:
+    """`count` tables as `count` gateways have them: each its own connection, one store (a
+    namespace of its own per test)."""
+    s = settings.model_copy(
+        update={"job_store": "rados", "job_store_namespace": namespace, **update}
+    )
+    async with AsyncExitStack() as stack:
+        tables = []
+        for n in range(count):
+            ceph = await stack.enter_async_context(open_client(s))
+            store = JobRecordStore(ceph, s.job_store_pool, namespace)
+            named = s.model_copy(update={"gateway_name": f"gw-{n}"})
+            tables.append(
+                await stack.enter_async_context(open_job_table(ceph, named, records=store))
+            )
+        yield tables
+
+
+def fresh_namespace(name: str) -> str:
+    """A namespace no earlier run used (a cluster may be reused: CEPHGW_TEST_CLUSTER_DIR)."""
+    return f"{name}-{uuid.uuid4().hex[:8]}"
+
+
+async def stored_records(settings: Settings, namespace: str) -> dict[str, Any]:
+    """The store's records as written, read through a connection of the test's own."""
+    async with open_client(settings) as ceph:
+        raw = await JobRecordStore(ceph, settings.job_store_pool, namespace).all()
+    return {job_id: json.loads(value) for job_id, value in raw.items()}
+
+
+def test_a_job_is_known_to_every_gateway_as_it_runs_and_once_it_ended(settings: Settings) -> None:
+    namespace = fresh_namespace("jobs-known")
+
+    async def main() -> None:
+        async with shared_tables(settings, namespace) as (a, b):
+            job = await a.start([[slow()], [OSD_STAT]], "ops")
+            seen = await b.get_record(job.id)
+            assert seen is not None
+            assert (seen["id"], seen["state"]) == (job.id, "pending")
+            assert [r["command"] for r in seen["running"]] == [job.running[0].command]
+            assert seen["waiting"] == [["osd stat format=json"]]
+            assert await a.wait(job)
+            # The gateway that ran it wrote its end before the wait returned: the other
+            # gateway sees the same job at once.
+            assert await b.get_record(job.id) == job.to_json()
+            assert [j["id"] for j in await b.list_records()] == [job.id]
+            assert json.loads(job.finished[1].outb)["num_osds"] == 3
+        record = (await stored_records(settings, namespace))[job.id]
+        assert (record["gateway"], record["key"], record["lease_until"]) == ("gw-0", "ops", None)
+        assert record["ended"] >= record["submitted"] > 0
+
+    anyio.run(main)
+
+
+def test_a_running_job_deleted_through_another_gateway_runs_no_later_wave(
+    settings: Settings, cluster: DevCluster
+) -> None:
+    key = "h-jobs-test/deleted-through-another-gateway"
+    namespace = fresh_namespace("jobs-deleted")
+
+    async def main() -> None:
+        async with shared_tables(settings, namespace) as (a, b):
+            job = await a.start([[slow()], [{"prefix": "config-key set", "key": key, "val": "1"}]])
+            deleted = await b.delete_record(job.id)
+            assert deleted is not None
+            assert (deleted["id"], deleted["state"]) == (job.id, "pending")
+            await job.wait()
+            assert len(job.finished) == 1  # the wave already sent ran; the next never started
+            assert a.get(job.id) is None
+            # Its gateway's later writes did not bring the record back.
+            assert await b.get_record(job.id) is None
+            assert await a.get_record(job.id) is None
+            assert await b.delete_record(job.id) is None
+        assert job.id not in await stored_records(settings, namespace)
+
+    anyio.run(main)
+    assert not config_key_exists(cluster, key)
+
+
+def test_deleting_the_finished_jobs_through_one_gateway_drops_every_gateway_s(
+    settings: Settings,
+) -> None:
+    namespace = fresh_namespace("jobs-finished")
+
+    async def main() -> None:
+        async with shared_tables(settings, namespace) as (a, b):
+            done = [await run_started(t, [[OSD_STAT]]) for t in (a, b, a)]
+            running = await b.start([[slow()], [slow()]])
+            assert await a.delete_finished_records() == (3, 1)
+            assert [j["id"] for j in await b.list_records()] == [running.id]
+            assert [await b.get_record(j.id) for j in done] == [None, None, None]
+            await running.wait()
+
+    anyio.run(main)
+
+
+def test_a_job_whose_gateway_stopped_fails_once_its_lease_is_past(settings: Settings) -> None:
+    namespace = fresh_namespace("jobs-lease")
+
+    async def main() -> None:
+        async with shared_tables(settings, namespace) as (a, b):
+            # Records as a gateway that died mid-job left them: leases never renewed.
+            now = time.time()
+            lost = Job("lost-job", [[OSD_STAT], [OSD_STAT]], "ops", now - 60)
+            lost.start_next_wave()
+            async with open_client(settings) as ceph:
+                store = JobRecordStore(ceph, settings.job_store_pool, namespace)
+                await store.put(
+                    lost.id, job_record(lost, gateway="gw-dead", now=now - 31, lease=30)
+                )
+                alive = Job("alive-job", [[OSD_STAT]], "ops", now)
+                alive.start_next_wave()
+                await store.put(alive.id, job_record(alive, gateway="gw-busy", now=now, lease=30))
+            mine = await a.start([[slow()], [slow()]])
+            await b.tend_records()
+            ended = await a.get_record(lost.id)
+            assert ended is not None
+            assert (ended["state"], ended["running"], ended["waiting"]) == ("failed", [], [])
+            assert [f["outs"] for f in ended["failed"]] == [
+                "gateway gw-dead stopped while this job ran; it may or may not have run",
+                "gateway gw-dead stopped while this job ran; not run",
+            ]
+            # A lease not yet past, and a job its live gateway renews, are left alone.
+            assert (await a.get_record("alive-job") or {}).get("state") == "pending"
+            await a.tend_records()
+            assert (await b.get_record(mine.id) or {}).get("state") == "pending"
+            await mine.wait()
+
+    anyio.run(main)
+
+
+def test_the_shared_store_keeps_the_table_s_limits_over_every_gateway(
+    settings: Settings,
+) -> None:
+    namespace = fresh_namespace("jobs-bounded")
+
+    async def main() -> None:
+        async with shared_tables(settings, namespace, job_max_finished=5) as (a, b):
+            done = [await run_started((a, b)[n % 2], [[OSD_STAT]]) for n in range(12)]
+            # Past the count, what the store still holds is not shown...
+            assert [j["id"] for j in await b.list_records()] == [j.id for j in done[-5:]]
+            # ... and the upkeep of either gateway removes it.
+            await a.tend_records()
+            assert set(await stored_records(settings, namespace)) == {j.id for j in done[-5:]}
+
+    anyio.run(main)
+
+
+async def run_started(jobs: JobTable, waves: Any) -> Job:
+    job = await jobs.start(waves)
+    assert await jobs.wait(job)
+    return job

@@ -3,6 +3,8 @@ the body's shape, and eviction of finished jobs (empty jobs, which finish withou
 
 from __future__ import annotations
 
+import errno
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,7 +24,15 @@ from app.ceph.commands import (
     parse_deny_list,
 )
 from app.errors import Forbidden, ServiceUnavailable
-from app.jobs import Job, JobTable, job_state, open_job_table
+from app.jobs import (
+    Job,
+    JobTable,
+    abandoned,
+    job_record,
+    job_state,
+    open_job_table,
+    records_to_evict,
+)
 from app.models.request import Job as JobModel
 from app.models.request import RequestBody
 from app.settings import Settings
@@ -341,3 +351,78 @@ def test_settings_defaults() -> None:
     s = Settings()
     assert (s.job_wait_timeout, s.job_ttl, s.job_max_finished) == (60.0, 3600.0, 10_000)
     assert "auth get" in s.request_deny
+
+
+# -- records of the shared store ----------------------------------------------------------------
+
+
+def _record(job: Job, **kwargs: Any) -> dict[str, Any]:
+    args: dict[str, Any] = {"gateway": "gw-a", "now": 5000.0, "lease": 30.0, **kwargs}
+    parsed: dict[str, Any] = json.loads(job_record(job, **args))
+    return parsed
+
+
+def test_a_running_job_s_record_holds_a_lease_and_who_runs_it() -> None:
+    job = Job("j", [[{"prefix": "osd stat"}], [{"prefix": "mon stat"}]], "ops", 4990.0)
+    job.start_next_wave()
+    record = _record(job)
+    assert record == {
+        "job": job.to_json(),
+        "gateway": "gw-a",
+        "key": "ops",
+        "submitted": 4990.0,
+        "ended": None,
+        "lease_until": 5030.0,
+        "output_bytes": 0,
+    }
+    assert record["job"]["state"] == "pending"
+
+
+def test_a_finished_job_s_record_is_ended_without_a_lease() -> None:
+    job = Job("j", [[{"prefix": "osd stat"}]], "ops", 4990.0)
+    [(run, _)] = job.start_next_wave()
+    job.complete(run, 0, "abc", "de")
+    record = _record(job)
+    assert (record["ended"], record["lease_until"], record["output_bytes"]) == (5000.0, None, 5)
+    assert record["job"]["finished"][0]["outb"] == "abc"
+    # A job given up (cancelled at shutdown) is ended too, whatever it still shows.
+    stopped = Job("k", [[{"prefix": "osd stat"}], [{"prefix": "mon stat"}]])
+    stopped.start_next_wave()
+    assert _record(stopped, stopped=True)["lease_until"] is None
+
+
+def test_an_abandoned_job_fails_with_its_gateway_named() -> None:
+    job = Job("j", [[{"prefix": "osd stat"}], [{"prefix": "mon stat"}, {"prefix": "df"}]])
+    job.start_next_wave()
+    record = _record(job)
+    ended = abandoned(record, 6000.0)
+    out = ended["job"]
+    assert (out["state"], out["is_finished"], out["has_failed"]) == ("failed", True, True)
+    assert (out["running"], out["waiting"], out["finished"]) == ([], [], [])
+    assert [f["command"] for f in out["failed"]] == ["osd stat", "mon stat", "df"]
+    assert out["failed"][0]["outs"] == (
+        "gateway gw-a stopped while this job ran; it may or may not have run"
+    )
+    assert out["failed"][1]["outs"] == "gateway gw-a stopped while this job ran; not run"
+    assert {f["errno"] for f in out["failed"]} == {errno.ECANCELED}
+    assert (ended["ended"], ended["lease_until"]) == (6000.0, None)
+    assert record["job"]["state"] == "pending"  # the record given is left as it was
+    assert set(out) == set(MODULE_JOB)  # the module's fields, no more, no fewer
+
+
+def _finished(ended: float, size: int = 0) -> dict[str, Any]:
+    return {"job": {"is_finished": True}, "ended": ended, "output_bytes": size}
+
+
+def test_records_to_evict_applies_the_table_s_limits_oldest_first() -> None:
+    running = {"job": {"is_finished": False}, "ended": None, "output_bytes": 10**9}
+    records = {"a": _finished(100.0, 10), "b": _finished(300.0, 10), "c": _finished(200.0, 10)}
+    records["r"] = running
+    limits: dict[str, Any] = {"ttl": 1000.0, "max_finished": 10, "max_output_bytes": 100}
+    assert records_to_evict(records, now=400.0, **limits) == []
+    assert records_to_evict(records, now=1150.0, **limits) == ["a"]  # TTL
+    assert records_to_evict(records, now=400.0, **{**limits, "max_finished": 1}) == ["a", "c"]
+    assert records_to_evict(records, now=400.0, **{**limits, "max_output_bytes": 15}) == [
+        "a",
+        "c",
+    ]
