@@ -79,6 +79,7 @@ class Job:
         "finished",
         "id",
         "output_bytes",
+        "record_current",
         "recorded",
         "running",
         "submitted_at",
@@ -100,6 +101,7 @@ class Job:
         # one write of it at a time (each writes the job as it stands once it has the lock,
         # so the last one written is the newest).
         self.recorded = False
+        self.record_current = False  # the store holds the job as it stands now
         self._saving: anyio.Lock | None = None
         # Empty waves are dropped, as the module did; the commands are copied so that a
         # caller's later change cannot alter a job.
@@ -357,19 +359,13 @@ class JobTable:
 
     async def start(self, waves: Iterable[Iterable[Command]], submitted_by: str = "") -> Job:
         """`submit`, with the job's record written to the shared store first (if there is
-        one): any gateway knows the job once this returns. When the store cannot be
-        written, nothing runs and the job is not kept (503)."""
+        one): any gateway knows the job once this returns. While the store does not answer
+        (a paused or full cluster: see app/ceph/job_records.py) the job runs unrecorded,
+        known to this gateway only, and is recorded once the store answers again: a job
+        that unsets `pause` must be able to run."""
         job, first = self._admit(waves, submitted_by)
         if self._records is not None:
-            try:
-                await self._save(job)
-            except GatewayError as exc:
-                self._jobs.pop(job.id, None)
-                self._ended.pop(job.id, None)
-                self._unfinished.discard(job)
-                raise ServiceUnavailable(
-                    f"the job store cannot be written, no job was started: {exc.message}"
-                ) from exc
+            await self._save_or_warn(job)
         if first:
             self._launch(job, first)
         return job
@@ -506,6 +502,7 @@ class JobTable:
                 lease=self._settings.job_lease,
                 stopped=stopped,
             )
+            job.record_current = False
             if not job.recorded:
                 await self._records.put(job.id, record)
                 job.recorded = True
@@ -513,15 +510,17 @@ class JobTable:
                 # Deleted through another gateway: as if deleted here (later waves never run).
                 self.delete(job.id)
                 return False
+            job.record_current = True
             return True
 
     async def _save_or_warn(self, job: Job, *, stopped: bool = False) -> bool:
-        """`_save`; False too when the record cannot be written: a running job goes on, and
-        its next change, or the lease's renewal, writes it again."""
+        """`_save`; False too when the record cannot be written: the job goes on (kept by
+        this table), and the store's upkeep writes it once the store answers (the store
+        itself logs when it stops and starts answering)."""
         try:
             return await self._save(job, stopped=stopped)
         except GatewayError as exc:
-            log.warning("job %s: cannot write its record: %s", job.id, exc.message)
+            log.debug("job %s: its record is not written: %s", job.id, exc.message)
             return False
 
     async def _stored_records(self) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
@@ -554,13 +553,9 @@ class JobTable:
 
     async def prepare_records(self) -> None:
         """Make the store's pool if it is missing, once connected, before the first job needs
-        it (a failure is only logged: the first job tries again)."""
-        if self._records is None:
-            return
-        try:
-            await self._records.all()
-        except GatewayError as exc:
-            log.warning("job store: %s", exc.message)
+        it (a failure is only logged: the upkeep tries again)."""
+        if self._records is not None:
+            await self._records.probe()
 
     async def keep_records(self) -> None:
         """The shared store's upkeep, every third of the lease, for the table's lifetime."""
@@ -569,20 +564,28 @@ class JobTable:
             try:
                 await self.tend_records()
             except GatewayError as exc:
-                log.warning("job store: %s", exc.message)
+                log.debug("job store upkeep: %s", exc.message)
 
     async def tend_records(self) -> None:
-        """Renew the leases of this table's running jobs; end as failed the jobs whose lease
-        is past (their gateway stopped); evict finished records past the table's limits."""
+        """Record what this table ran unrecorded and renew its running jobs' leases; end as
+        failed the jobs whose lease is past (their gateway stopped); evict finished records
+        past the table's limits."""
         assert self._records is not None
+        if not self._records.available and not await self._records.probe():
+            return
         running_here = {job.id for job in self._unfinished}
-        for job in list(self._unfinished):
-            await self._save_or_warn(job)
+        stale = [job for job in self._ended.values() if not job.record_current]
+        for job in [*self._unfinished, *stale]:
+            if await self._save_or_warn(job, stopped=job.done) and job.done:
+                self._forget_ended(job)  # the store has it now
         raw, records = await self._stored_records()
         now = self._wall_clock()
+        # After the store was away (a paused cluster, say), nobody could renew a lease: give
+        # their gateways a lease's time to do so before taking any job for lost.
+        judge = self._records.answering_for() >= self._settings.job_lease
         for job_id, record in list(records.items()):
             lease = record.get("lease_until")
-            if lease is None or lease >= now or job_id in running_here:
+            if not judge or lease is None or lease >= now or job_id in running_here:
                 continue
             ended = abandoned(record, now)
             # Only if unchanged: of two gateways ending it, one does; a renewal wins.
@@ -593,17 +596,38 @@ class JobTable:
                 records[job_id] = ended
         await self._records.remove(self._evicted(records, now))
 
+    def _forget_ended(self, job: Job) -> None:
+        if self._ended.pop(job.id, None) is not None:
+            self._ended_bytes -= job.output_bytes
+        self._jobs.pop(job.id, None)
+
+    def _unrecorded(self) -> dict[str, dict[str, Any]]:
+        """This table's jobs as records would show them: those running, and those it could
+        not record (while the store did not answer)."""
+        return {
+            job.id: {"job": job.to_json(), "submitted": job.submitted_at}
+            for job in self._jobs.values()
+            if not job.done or not job.record_current
+        }
+
     # -- answers for /request (every gateway's jobs with a shared store) ------------------------
 
     async def list_records(self) -> list[dict[str, Any]]:
-        """Every job as the module showed it, oldest first."""
+        """Every job as the module showed it, oldest first: with a shared store, every
+        gateway's (only this table's while the store does not answer)."""
         if self._records is None:
             return [job.to_json() for job in self.list_jobs()]
-        records = await self._live_records()
+        try:
+            records = await self._live_records()
+        except GatewayError:
+            records = {}
+        records.update(self._unrecorded())  # this table's own are the freshest
         ordered = sorted(records.values(), key=lambda r: (r["submitted"], r["job"]["id"]))
         return [r["job"] for r in ordered]
 
     async def get_record(self, job_id: str) -> dict[str, Any] | None:
+        """The job as it stands, or None when there is no such job (503 when only the
+        store could tell and it does not answer)."""
         job = self.get(job_id)
         if job is not None or self._records is None:
             return job.to_json() if job is not None else None
@@ -623,21 +647,27 @@ class JobTable:
         job = self.delete(job_id)
         if self._records is None:
             return job.to_json() if job is not None else None
-        stored = await self.get_record(job_id)
-        await self._records.remove([job_id])
-        if job is not None:
-            return job.to_json()
-        return stored
+        try:
+            stored = await self.get_record(job_id)
+            await self._records.remove([job_id])
+        except GatewayError:
+            if job is None:
+                raise
+            stored = None  # its record, if any, is removed by no one: it was never written
+        return job.to_json() if job is not None else stored
 
     async def delete_finished_records(self) -> tuple[int, int]:
         """Drop every finished job; (dropped, left)."""
         dropped, left = self.delete_finished()
         if self._records is None:
             return dropped, left
-        records = await self._live_records()
-        finished = [job_id for job_id, r in records.items() if record_is_finished(r)]
-        await self._records.remove(finished)
-        return len(finished), len(records) - len(finished)
+        try:
+            records = await self._live_records()
+            finished = [job_id for job_id, r in records.items() if record_is_finished(r)]
+            await self._records.remove(finished)
+        except GatewayError:
+            return dropped, left
+        return dropped + len(finished), len(records) - len(finished)
 
     def _job_ended(self, job: Job) -> None:
         job.mark_done(self._clock())

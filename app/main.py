@@ -15,7 +15,7 @@ from app.access_log import AccessLogMiddleware
 from app.auth import KeyStore
 from app.ceph.client import CephClient
 from app.ceph.commands import CommandTableCache, parse_deny_list
-from app.ceph.job_records import JobRecordStore
+from app.ceph.job_records import JobRecordStore, store_connection
 from app.ceph.maps import ClusterMaps
 from app.ceph.perf import PerfSchemaCache
 from app.ceph.state import open_cluster_state
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, *, tls_certificate: str | None 
         keys = KeyStore(ceph, settings)
         # On exit the job table refuses new jobs and lets running ones finish (with a grace).
         commands = CommandTableCache(ceph)
+        store_ceph = store_connection(settings) if settings.job_store == "rados" else None
         async with (
             open_cluster_state(
                 max_age=settings.cache_max_age,
@@ -60,14 +61,18 @@ def create_app(settings: Settings | None = None, *, tls_certificate: str | None 
                 settings,
                 on_change=state.invalidate,
                 read_only=commands.only_reads,
-                records=JobRecordStore(ceph, settings.job_store_pool, settings.job_store_namespace)
-                if settings.job_store == "rados"
+                records=JobRecordStore(
+                    store_ceph, settings.job_store_pool, settings.job_store_namespace
+                )
+                if store_ceph is not None
                 else None,
             ) as jobs,
             anyio.create_task_group() as tg,
         ):
             maps = ClusterMaps(ceph, state)
-            tg.start_soon(_connect_then_load, ceph, keys, commands, jobs)
+            tg.start_soon(_connect_then_load, ceph, keys, commands)
+            if store_ceph is not None:
+                tg.start_soon(_connect_the_job_store, store_ceph, jobs)
             with metrics.watching(ceph, keys, jobs, state):  # read at scrape time
                 yield AppState(
                     settings=settings,
@@ -83,6 +88,8 @@ def create_app(settings: Settings | None = None, *, tls_certificate: str | None 
                 )
             tg.cancel_scope.cancel()
         await ceph.aclose()
+        if store_ceph is not None:
+            await store_ceph.aclose()
 
     app = FastAPI(
         title=api_info.TITLE,
@@ -103,11 +110,13 @@ def create_app(settings: Settings | None = None, *, tls_certificate: str | None 
     return app
 
 
-async def _connect_then_load(
-    ceph: CephClient, keys: KeyStore, commands: CommandTableCache, jobs: JobTable
-) -> None:
-    await ceph.keep_connecting()
+async def _connect_the_job_store(store_ceph: CephClient, jobs: JobTable) -> None:
+    await store_ceph.keep_connecting()
     await jobs.prepare_records()
+
+
+async def _connect_then_load(ceph: CephClient, keys: KeyStore, commands: CommandTableCache) -> None:
+    await ceph.keep_connecting()
     try:
         await commands.get()  # so that jobs know read-only commands from the first one
     except GatewayError as exc:

@@ -146,6 +146,15 @@ class Settings(BaseSettings):
         default="jobs",
         description="RADOS namespace of the rados job store in job_store_pool.",
     )
+    job_store_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description=(
+            "Seconds one operation of the rados job store may take; past it the store is "
+            "taken as unavailable (a paused or full cluster) and jobs run unrecorded, known "
+            "to their gateway only, until it answers again."
+        ),
+    )
     job_lease: float = Field(
         default=30.0,
         gt=0,

@@ -11,9 +11,10 @@ cd "$(dirname "$0")/.."
 host_tools=1
 [ "${1:-}" = --cluster-only ] && host_tools=0
 
-# zabbix-agent2: the real Zabbix client of tests/integration/test_clients.py.
+# zabbix-agent2: the real Zabbix client of tests/integration/test_clients.py; haproxy: the
+# load balancer of tests/integration/test_balancer.py.
 apt_packages=(ceph-mon ceph-mgr ceph-osd ceph-mgr-modules-core python3-rados python3-venv curl
-    zabbix-agent2)
+    zabbix-agent2 haproxy)
 # chromium + chromium-driver: the Swagger UI browser test (tests/integration/test_swagger_ui.py).
 [ "$host_tools" = 1 ] && apt_packages+=(chromium chromium-driver)
 # wrk: the load generator of `make bench` (bench/bench_all.py).

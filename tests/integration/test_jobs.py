@@ -7,7 +7,6 @@ from __future__ import annotations
 import errno
 import json
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -16,12 +15,12 @@ import anyio
 import pytest
 
 from app.ceph.client import CephClient, open_client
-from app.ceph.job_records import JobRecordStore
+from app.ceph.job_records import JobRecordStore, store_settings
 from app.errors import ServiceUnavailable
 from app.jobs import Job, JobTable, job_record, open_job_table
 from app.settings import Settings
 from cli.dev_cluster import DevCluster
-from tests.support.cluster import config_key_exists
+from tests.support.cluster import ceph_cli, ceph_cli_json, config_key_exists, fresh_namespace
 from tests.support.jobs import OSD_STAT, FakeClock, slow
 
 pytestmark = pytest.mark.integration
@@ -202,7 +201,8 @@ async def shared_tables(
         tables = []
         for n in range(count):
             ceph = await stack.enter_async_context(open_client(s))
-            store = JobRecordStore(ceph, s.job_store_pool, namespace)
+            store_ceph = await stack.enter_async_context(open_client(store_settings(s)))
+            store = JobRecordStore(store_ceph, s.job_store_pool, namespace)
             named = s.model_copy(update={"gateway_name": f"gw-{n}"})
             tables.append(
                 await stack.enter_async_context(open_job_table(ceph, named, records=store))
@@ -210,14 +210,9 @@ async def shared_tables(
         yield tables
 
 
-def fresh_namespace(name: str) -> str:
-    """A namespace no earlier run used (a cluster may be reused: CEPHGW_TEST_CLUSTER_DIR)."""
-    return f"{name}-{uuid.uuid4().hex[:8]}"
-
-
 async def stored_records(settings: Settings, namespace: str) -> dict[str, Any]:
     """The store's records as written, read through a connection of the test's own."""
-    async with open_client(settings) as ceph:
+    async with open_client(store_settings(settings)) as ceph:
         raw = await JobRecordStore(ceph, settings.job_store_pool, namespace).all()
     return {job_id: json.loads(value) for job_id, value in raw.items()}
 
@@ -292,12 +287,12 @@ def test_a_job_whose_gateway_stopped_fails_once_its_lease_is_past(settings: Sett
     namespace = fresh_namespace("jobs-lease")
 
     async def main() -> None:
-        async with shared_tables(settings, namespace) as (a, b):
+        async with shared_tables(settings, namespace, job_lease=1.0) as (a, b):
             # Records as a gateway that died mid-job left them: leases never renewed.
             now = time.time()
             lost = Job("lost-job", [[OSD_STAT], [OSD_STAT]], "ops", now - 60)
             lost.start_next_wave()
-            async with open_client(settings) as ceph:
+            async with open_client(store_settings(settings)) as ceph:
                 store = JobRecordStore(ceph, settings.job_store_pool, namespace)
                 await store.put(
                     lost.id, job_record(lost, gateway="gw-dead", now=now - 31, lease=30)
@@ -306,6 +301,12 @@ def test_a_job_whose_gateway_stopped_fails_once_its_lease_is_past(settings: Sett
                 alive.start_next_wave()
                 await store.put(alive.id, job_record(alive, gateway="gw-busy", now=now, lease=30))
             mine = await a.start([[slow()], [slow()]])
+            # Nothing is judged before the store answered a lease's time (its gateways must
+            # have had the time to renew).
+            await b.tend_records()
+            assert (await a.get_record(lost.id) or {}).get("state") == "pending"
+            await anyio.sleep(1.1)
+            await a.tend_records()  # renews its own
             await b.tend_records()
             ended = await a.get_record(lost.id)
             assert ended is not None
@@ -344,3 +345,43 @@ async def run_started(jobs: JobTable, waves: Any) -> Job:
     job = await jobs.start(waves)
     assert await jobs.wait(job)
     return job
+
+
+def test_jobs_run_unrecorded_while_the_store_waits_on_paused_osds(
+    settings: Settings, cluster: DevCluster
+) -> None:
+    """`pause` stops the OSDs' client I/O, so the store's; the mon still answers: a job (the
+    one that unsets `pause`, above all) runs, unrecorded, and is recorded once it can be."""
+    namespace = fresh_namespace("jobs-paused")
+
+    async def main() -> None:
+        async with shared_tables(settings, namespace, job_store_timeout=1.0) as (a, b):
+            before = await run_started(a, [[OSD_STAT]])
+            ceph_cli(cluster, "osd", "set", "pause")
+            try:
+                started = time.monotonic()
+                paused = await run_started(a, [[OSD_STAT]])
+                # One store timeout, then no more waiting on it.
+                unpause = await run_started(a, [[{"prefix": "osd unset", "key": "pause"}]])
+                assert time.monotonic() - started < 5.0
+            finally:
+                ceph_cli(cluster, "osd", "unset", "pause")
+            assert (paused.state, unpause.state) == ("success", "success")
+            # Until its store answers again, this gateway lists what it ran unrecorded.
+            assert [j["id"] for j in await a.list_records()] == [paused.id, unpause.id]
+            assert await a.get_record(paused.id) == paused.to_json()
+            listed = [before.id, paused.id, unpause.id]
+
+            # Once the store answers again, the upkeep records them for every gateway.
+            async def recorded_on_b() -> list[str]:
+                await a.tend_records()
+                return [j["id"] for j in await b.list_records()]
+
+            deadline = time.monotonic() + 60
+            while (seen := await recorded_on_b()) != listed:
+                assert time.monotonic() < deadline, seen
+                await anyio.sleep(1)
+            assert await b.get_record(unpause.id) == unpause.to_json()
+
+    anyio.run(main)
+    assert "pause" not in ceph_cli_json(cluster, "osd", "dump")["flags"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import uuid
 from typing import Any
 
 import anyio
@@ -27,6 +28,12 @@ def ceph_cli(cluster: DevCluster, *args: str, timeout: float = 60) -> str:
 
 def ceph_cli_json(cluster: DevCluster, *args: str) -> Any:
     return json.loads(ceph_cli(cluster, *args, "--format", "json"))
+
+
+def fresh_namespace(name: str) -> str:
+    """A RADOS namespace no earlier run used (a cluster may be reused between runs:
+    CEPHGW_TEST_CLUSTER_DIR)."""
+    return f"{name}-{uuid.uuid4().hex[:8]}"
 
 
 def config_key_exists(cluster: DevCluster, key: str) -> bool:

@@ -133,37 +133,67 @@ class Gateway:
 @contextmanager
 def serve_tls(cluster: DevCluster, mgr_name: str, admin_auth: Auth, log: Path) -> Iterator[Gateway]:
     """`cephgw serve --mgr-name MGR_NAME` with a fresh self-signed certificate, once ready."""
+    with self_signed_certificate(cluster, mgr_name) as cert_pem:
+        port = free_port()
+        gateway = Gateway(url=f"https://127.0.0.1:{port}", cert_pem=cert_pem, log=log)
+        with serving_process(cluster, mgr_name, port, log) as proc:
+            wait_serving(proc, gateway, admin_auth)
+            yield gateway
+
+
+@contextmanager
+def self_signed_certificate(cluster: DevCluster, mgr_name: str) -> Iterator[str]:
+    """`cephgw create-self-signed-cert --mgr-name MGR_NAME`: its PEM; removed afterwards."""
     made = cephgw(cluster, "create-self-signed-cert", "--mgr-name", mgr_name)
     assert made.returncode == 0, made.stderr
-    port = free_port()
-    args = [CEPHGW, "serve", "--conf", str(cluster.conf), "--keyring", str(cluster.keyring)]
-    args += ["--mgr-name", mgr_name, "--addr", "127.0.0.1", "--port", str(port)]
     try:
-        cert_pem = ceph_cli(cluster, "config-key", "get", f"mgr/restful/{mgr_name}/crt")
-        gateway = Gateway(url=f"https://127.0.0.1:{port}", cert_pem=cert_pem, log=log)
-        with log.open("w") as out:
-            proc = subprocess.Popen(
-                args, stdout=out, stderr=subprocess.STDOUT, text=True, env=dict(os.environ)
-            )
-        try:
-            # Listening comes before the cluster connection and the keys: wait for a 200.
-            with httpx.Client(verify=gateway.ssl_context(), timeout=10) as http:
-
-                def ready() -> bool:
-                    assert proc.poll() is None, gateway.output()
-                    try:
-                        return http.get(f"{gateway.url}/pool", auth=admin_auth).status_code == 200
-                    except httpx.TransportError:
-                        return False
-
-                what = f"cephgw serve on {gateway.url} answers GET /pool with 200"
-                wait_until(ready, what, limit=30, interval=0.2, detail=gateway.output)
-            yield gateway
-        finally:
-            stop_server(proc)
+        yield ceph_cli(cluster, "config-key", "get", f"mgr/restful/{mgr_name}/crt")
     finally:
         for what in ("crt", "key"):
             ceph_cli(cluster, "config-key", "rm", f"mgr/restful/{mgr_name}/{what}")
+
+
+@contextmanager
+def serving_process(
+    cluster: DevCluster,
+    mgr_name: str,
+    port: int,
+    log: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+) -> Iterator[subprocess.Popen[str]]:
+    """`cephgw serve --mgr-name MGR_NAME` on 127.0.0.1:PORT, its output in `log`; stopped
+    with SIGTERM afterwards (if still running)."""
+    command = [CEPHGW, "serve", "--conf", str(cluster.conf), "--keyring", str(cluster.keyring)]
+    command += ["--mgr-name", mgr_name, "--addr", "127.0.0.1", "--port", str(port), *args]
+    with log.open("a") as out:
+        proc = subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
+    try:
+        yield proc
+    finally:
+        stop_server(proc)
+
+
+def wait_serving(proc: subprocess.Popen[str], gateway: Gateway, auth: Auth) -> None:
+    """Until the gateway answers GET /pool with 200: listening comes before the cluster
+    connection and the keys."""
+    with httpx.Client(verify=gateway.ssl_context(), timeout=10) as http:
+
+        def ready() -> bool:
+            assert proc.poll() is None, gateway.output()
+            try:
+                return http.get(f"{gateway.url}/pool", auth=auth).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        what = f"cephgw serve on {gateway.url} answers GET /pool with 200"
+        wait_until(ready, what, limit=30, interval=0.2, detail=gateway.output)
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from types import ModuleType
 import pytest
 
 from app.settings import Settings
+from tests.support.balancer import haproxy_config
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -110,3 +111,11 @@ def test_relative_links_resolve(page: Path) -> None:
         if anchor and linked.suffix == ".md" and anchor not in _anchors(linked):
             broken.append(target)
     assert not broken, f"{page.name}: broken links {broken}"
+
+
+def test_the_haproxy_configuration_shown_is_the_one_the_tests_run() -> None:
+    """docs/deploy.md shows the balancer of tests/integration/test_balancer.py: the same
+    configuration, with example hosts."""
+    shown = (DOCS / "deploy.md").read_text()
+    gateways = [(f"mgr-{c}", f"mgr-{c}:8003") for c in "abc"]
+    assert f"```\n{haproxy_config('*:8003', gateways)}```\n" in shown

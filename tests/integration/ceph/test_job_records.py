@@ -7,11 +7,11 @@ import anyio
 import pytest
 
 from app.ceph.client import open_client
-from app.ceph.job_records import APPLICATION, JobRecordStore
+from app.ceph.job_records import APPLICATION, JobRecordStore, store_settings
 from app.settings import Settings
 from cli.dev_cluster import DevCluster
 from tests.support import ask_until
-from tests.support.cluster import ceph_cli_json
+from tests.support.cluster import ceph_cli_json, fresh_namespace
 
 pytestmark = pytest.mark.integration
 
@@ -22,8 +22,8 @@ def test_records_are_written_replaced_read_and_removed(
     settings: Settings, cluster: DevCluster
 ) -> None:
     async def main() -> None:
-        async with open_client(settings) as ceph:
-            store = JobRecordStore(ceph, POOL, "records-basic")
+        async with open_client(store_settings(settings)) as ceph:
+            store = JobRecordStore(ceph, POOL, fresh_namespace("records"))
             assert await store.get("a") is None  # no object yet: nothing, not an error
             assert await store.all() == {}
             await store.put("a", '{"n":1}')
@@ -52,12 +52,13 @@ def test_records_are_written_replaced_read_and_removed(
 
 def test_more_records_than_one_read_returns_are_all_listed(settings: Settings) -> None:
     async def main() -> None:
-        async with open_client(settings) as ceph:
-            store = JobRecordStore(ceph, POOL, "records-pages")
+        async with open_client(store_settings(settings)) as ceph:
+            namespace = fresh_namespace("records-pages")
+            store = JobRecordStore(ceph, POOL, namespace)
             for start in range(0, 2500, 500):
                 await ceph.aomap_set(
                     POOL,
-                    "records-pages",
+                    namespace,
                     "cephgw.jobs",
                     {f"job-{i:05d}": str(i) for i in range(start, start + 500)},
                 )
