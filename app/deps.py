@@ -17,7 +17,7 @@ from app.ceph.client import CephClient
 from app.ceph.commands import CommandTableCache, DenyRule, check_not_denied, check_read_only
 from app.ceph.maps import ClusterMaps
 from app.ceph.perf import PerfSchemaCache
-from app.errors import Forbidden, Unauthorized
+from app.errors import Forbidden, TooManyRequests, Unauthorized
 from app.jobs import JobTable, Waves
 from app.metrics import GatewayMetrics
 from app.settings import Settings
@@ -103,10 +103,14 @@ async def require_key(
     if credentials is None:
         _auth_failed(request, "missing")
         raise Unauthorized("Authentication required: HTTP Basic with a key name and key")
+    client = request.client.host if request.client else None
     try:
-        identity = await keys.authenticate(*credentials)
+        identity = await keys.authenticate(*credentials, client=client)
     except Unauthorized:
         _auth_failed(request, "invalid")
+        raise
+    except TooManyRequests:
+        _auth_failed(request, "throttled")
         raise
     request.state.key_name = identity.name  # for the access log
     return identity

@@ -74,8 +74,9 @@ class GatewayMetrics:
         )
         self.auth_failures = Counter(
             "cephgw_auth_failures",
-            "Requests refused by authentication: missing or invalid credentials, or a "
-            "read-only key on an admin route (forbidden).",
+            "Requests refused by authentication: missing or invalid credentials, a client "
+            "held back after too many failures (throttled), or a read-only key on an admin "
+            "route (forbidden).",
             ["reason"],
             registry=self.registry,
         )

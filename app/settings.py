@@ -110,6 +110,38 @@ class Settings(BaseSettings):
             "working within this time."
         ),
     )
+    auth_failures_per_client: int = Field(
+        default=20,
+        ge=0,
+        description=(
+            "Failed authentications one client address may make in auth_failure_window "
+            "seconds; past it, its requests are answered 429 with Retry-After, before any key "
+            "is verified. 0: no limit."
+        ),
+    )
+    auth_failures_per_key: int = Field(
+        default=5,
+        ge=0,
+        description=(
+            "Failed authentications one client address may make on one key name in "
+            "auth_failure_window seconds; past it, 429 for that name from that address only "
+            "(the same key from another address still works). 0: no limit."
+        ),
+    )
+    auth_failure_window: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds a failed authentication counts against its client address.",
+    )
+    auth_verifications_per_second: float = Field(
+        default=20.0,
+        gt=0,
+        description=(
+            "Argon2 verifications of keys (a key is verified once, then cached) the gateway "
+            "makes a second at most, from all clients; past it, 503 with Retry-After. Bounds "
+            "the CPU that wrong keys from many addresses can take."
+        ),
+    )
     log_level: str = Field(
         default="info", description="Log level of the gateway and of its HTTP server."
     )
