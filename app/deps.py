@@ -11,6 +11,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import WithJsonSchema
+from starlette.datastructures import State
 
 from app.auth import Identity, KeyStore, Role, basic_auth, require_role
 from app.ceph.client import CephClient
@@ -112,7 +113,8 @@ async def require_key(
     except TooManyRequests:
         _auth_failed(request, "throttled")
         raise
-    request.state.key_name = identity.name  # for the access log
+    request.state.key_name = identity.name  # for the access log and the audit
+    request.state.key_role = identity.role.value
     return identity
 
 
@@ -217,22 +219,27 @@ def wants_wait(value: str | None) -> bool:
 
 class JobRunner:
     """A write route's last step: run its waves as a job and answer the job's JSON, with 200,
-    or with 202 when ?wait=1 ran out of `job_wait_timeout` first."""
+    or with 202 when ?wait=1 ran out of `job_wait_timeout` first. The job's id (and its
+    state, when waited for) go on the request's state, for the audit."""
 
-    def __init__(self, jobs: JobTable, wait: bool) -> None:
+    def __init__(self, jobs: JobTable, wait: bool, state: State) -> None:
         self._jobs = jobs
         self._wait = wait
+        self._state = state
 
     async def run(self, waves: Waves) -> Response:
         job = self._jobs.submit(waves)  # 503 when the table is closed or full
+        self._state.job_id = job.id
         done = not self._wait or await self._jobs.wait(job)
+        if self._wait:
+            self._state.job_state = job.state
         # The job's JSON is the route's response model (`Job`) already: rendered as Starlette's
         # JSONResponse renders it, without validating it again on every write.
         return JSONResponse(job.to_json(), status_code=200 if done else 202)
 
 
 async def get_job_runner(request: Request, wait: WaitQuery = None) -> JobRunner:
-    return JobRunner(await get_jobs(request), wants_wait(wait))
+    return JobRunner(await get_jobs(request), wants_wait(wait), request.state)
 
 
 JobRunnerDep = Annotated[JobRunner, Depends(get_job_runner)]

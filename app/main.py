@@ -11,7 +11,8 @@ from cryptography import x509
 from fastapi import FastAPI
 
 from app import api_info
-from app.access_log import AccessLogMiddleware
+from app.access_log import AccessLogMiddleware, RequestObserver
+from app.audit import Auditor
 from app.auth import KeyStore
 from app.ceph.client import CephClient
 from app.ceph.commands import CommandTableCache, parse_deny_list
@@ -41,6 +42,10 @@ def create_app(settings: Settings | None = None, *, tls_certificate: str | None 
         x509.load_pem_x509_certificate(tls_certificate.encode()) if tls_certificate else None
     )
     deny_rules = parse_deny_list(settings.request_deny)
+    auditor = Auditor(
+        cluster_log=settings.audit_cluster_log,
+        on_cluster_log_failure=metrics.audit_cluster_log_failed,
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[AppState]:
@@ -61,6 +66,8 @@ def create_app(settings: Settings | None = None, *, tls_certificate: str | None 
         ):
             maps = ClusterMaps(ceph, state)
             tg.start_soon(_connect_then_load, ceph, keys, commands)
+            if settings.audit and settings.audit_cluster_log:
+                tg.start_soon(auditor.write_cluster_log, ceph)
             with metrics.watching(ceph, keys, jobs, state):  # read at scrape time
                 yield AppState(
                     settings=settings,
@@ -88,8 +95,12 @@ def create_app(settings: Settings | None = None, *, tls_certificate: str | None 
         redoc_url=None,
     )
     install_exception_handlers(app)
-    # One JSON line per request (logger cephgw.access), and the request metrics.
-    app.add_middleware(AccessLogMiddleware, observers=[metrics.observe_request])
+    # One JSON line per request (logger cephgw.access), the request metrics, and the audit of
+    # the writes (logger cephgw.audit, and the cluster log).
+    observers: list[RequestObserver] = [metrics.observe_request]
+    if settings.audit:
+        observers.append(auditor.observe)
+    app.add_middleware(AccessLogMiddleware, observers=observers)
     for router in ALL_ROUTERS:
         app.include_router(router)
     mount_doc_assets(app)  # Swagger UI's and ReDoc's files, for /doc and /redoc

@@ -80,6 +80,13 @@ class GatewayMetrics:
             ["reason"],
             registry=self.registry,
         )
+        self.audit_cluster_log_failures = Counter(
+            "cephgw_audit_cluster_log_failures",
+            "Audit entries that did not reach the Ceph cluster log: the mon refused or did not "
+            "answer (failed), or too many were waiting for it (dropped).",
+            ["reason"],
+            registry=self.registry,
+        )
         self.cache_events = Counter(
             "cephgw_cache_events",
             "The cluster-state cache, by map: reads answered from it (hit), after a refresh "
@@ -110,6 +117,10 @@ class GatewayMetrics:
 
     def auth_failed(self, reason: str) -> None:
         self.auth_failures.labels(reason).inc()
+
+    def audit_cluster_log_failed(self, reason: str) -> None:
+        """Count one audit entry lost for the cluster log (the auditor's failure observer)."""
+        self.audit_cluster_log_failures.labels(reason).inc()
 
     def _bounded_prefix(self, prefix: str) -> str:
         prefix = prefix[:MAX_PREFIX_LENGTH]

@@ -142,6 +142,29 @@ class Settings(BaseSettings):
             "the CPU that wrong keys from many addresses can take."
         ),
     )
+    audit: bool = Field(
+        default=True,
+        description=(
+            "Audit every POST, PATCH, PUT and DELETE: one JSON line (logger cephgw.audit: "
+            "time, key, role, client, method, path, status, job_id, job_state) and, for a "
+            "request made with a valid key, an entry in the Ceph cluster log (audit_cluster_log)."
+        ),
+    )
+    audit_file: Path | None = Field(
+        default=None,
+        description=(
+            "File the audit's JSON lines are appended to (default: standard output, with the "
+            "access log's)."
+        ),
+    )
+    audit_cluster_log: bool = Field(
+        default=True,
+        description=(
+            "Also write each audited request made with a valid key to the Ceph cluster log "
+            "(`ceph log last`; needs the mon `allow rw` cap). Written in the background: a "
+            "failed write is counted in metrics, never fails the request."
+        ),
+    )
     log_level: str = Field(
         default="info", description="Log level of the gateway and of its HTTP server."
     )
