@@ -248,6 +248,7 @@ class KeyStore:
         rate = settings.auth_verifications_per_second
         self._verify_budget = TokenBucket(rate, max(1, math.ceil(rate)))
         self._verify_retry_after = max(1, math.ceil(1 / rate))  # when one is there again
+        self.verifications_refused = 0  # requests the budget refused, for the metrics
         self.throttle = LoginThrottle(
             per_client=settings.auth_failures_per_client,
             per_key=settings.auth_failures_per_key,
@@ -415,6 +416,7 @@ class KeyStore:
         """One argon2 verification, within the budget: past it, 503 before any work, so that
         guesses from however many addresses cost at most that much CPU a second."""
         if not self._verify_budget.take():
+            self.verifications_refused += 1
             raise ServiceUnavailable(
                 "Too many key verifications at once; retry shortly", self._verify_retry_after
             )

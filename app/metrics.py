@@ -21,7 +21,7 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
@@ -199,6 +199,18 @@ class StateCollector(Collector):
             "1 once the API keys were read from the cluster.",
             value=int(self._keys.loaded),
         )
+        throttle_tracked = GaugeMetricFamily(
+            "cephgw_auth_throttle_tracked",
+            "Client addresses, and (address, key name) pairs, whose recent failed "
+            "authentications the login throttle remembers (bounded).",
+            value=self._keys.throttle.tracked,
+        )
+        verifications_refused = CounterMetricFamily(
+            "cephgw_auth_verifications_refused",
+            "Requests answered 503 before any argon2 work: the verifications of the last "
+            "second had spent auth_verifications_per_second.",
+            value=self._keys.verifications_refused,
+        )
         ages = GaugeMetricFamily(
             "cephgw_cache_age_seconds",
             "How old each map of the cluster-state cache is (since the cluster last confirmed "
@@ -213,4 +225,12 @@ class StateCollector(Collector):
                 by_name[name] = max(age, by_name.get(name, 0.0))
         for name, age in sorted(by_name.items()):
             ages.add_metric([name], age)
-        return [jobs, job_bytes, connected, keys_loaded, ages]
+        return [
+            jobs,
+            job_bytes,
+            connected,
+            keys_loaded,
+            throttle_tracked,
+            verifications_refused,
+            ages,
+        ]

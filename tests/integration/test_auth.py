@@ -18,7 +18,7 @@ from app.settings import Settings
 from cli.dev_cluster import DevCluster
 from tests.support import TEST_POOL, ask_until, wait_until
 from tests.support.cluster import ceph_cli, create_key
-from tests.support.server import cephgw, wait_until_ready
+from tests.support.server import cephgw, gateway, wait_until_ready
 
 pytestmark = pytest.mark.integration
 
@@ -283,6 +283,8 @@ def test_failed_logins_on_a_key_are_throttled_for_that_address_only(
     _assert_401(r.status_code, r.json(), dict(r.headers))
     metrics = throttling_client.get("/metrics", auth=admin_auth, headers=user).text
     assert 'cephgw_auth_failures_total{reason="throttled"} 2.0' in metrics
+    # The attacker's address, its pairs with the admin key's name and with another-name.
+    assert "cephgw_auth_throttle_tracked 3.0" in metrics
 
 
 def test_an_address_failing_on_many_names_is_throttled_on_every_name(
@@ -297,3 +299,18 @@ def test_an_address_failing_on_many_names_is_throttled_on_every_name(
     r = throttling_client.post("/request", auth=admin_auth, headers=scanner, content=b"{")
     _assert_429(r)
     assert throttling_client.get("/pool", auth=admin_auth).status_code == 200
+
+
+def test_past_the_verification_budget_a_request_is_503_and_counted(
+    settings: Settings, admin_auth: tuple[str, str]
+) -> None:
+    # One argon2 verification every ten seconds: the admin key's first request takes it.
+    with gateway(settings, admin_auth, auth_verifications_per_second=0.1) as stingy:
+        r = stingy.get("/pool", auth=("no-such-key", "x"))
+        assert r.status_code == 503, r.text
+        assert r.headers["retry-after"] == "10"
+        assert r.json() == {"message": "Too many key verifications at once; retry shortly"}
+        # The admin key was verified once: cached, it needs none of the budget.
+        metrics = stingy.get("/metrics", auth=admin_auth)
+        assert metrics.status_code == 200
+        assert "cephgw_auth_verifications_refused_total 1.0" in metrics.text
