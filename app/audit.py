@@ -23,12 +23,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from app.access_log import RequestRecord
 from app.ceph import cluster_log
@@ -111,13 +113,13 @@ def cluster_log_text(record: AuditRecord) -> str:
 
 
 class Auditor:
-    """Audits the requests the access log observes (`observe`); `write_cluster_log` sends
-    their entries to the cluster log, for as long as the app runs."""
+    """Audits the requests the access log observes (`observe`); while `writing_cluster_log`
+    is open (the app's lifespan), their entries go to the cluster log too."""
 
     def __init__(self, *, cluster_log: bool, on_cluster_log_failure: ClusterLogFailure) -> None:
         self._cluster_log = cluster_log
         self._on_failure = on_cluster_log_failure
-        self._queue, self._queued = anyio.create_memory_object_stream[str](CLUSTER_LOG_BACKLOG)
+        self._queue: MemoryObjectSendStream[str] | None = None  # while writing
         self._failing = False  # whether the last write to the cluster log failed
 
     def observe(self, request: RequestRecord) -> None:
@@ -128,20 +130,37 @@ class Auditor:
         if log.isEnabledFor(logging.INFO):
             log.info(format_audit_line(record))
         # Only what a valid key did: requests without one must not fill the mon's log.
-        if self._cluster_log and record.key is not None:
+        if self._queue is not None and record.key is not None:
             try:
                 self._queue.send_nowait(cluster_log_text(record))
             except anyio.WouldBlock:
                 self._on_failure("dropped")
 
-    async def write_cluster_log(self, ceph: CephClient) -> None:
-        """Send the queued entries to the cluster log, those queued meanwhile together (one
-        line each), until cancelled."""
+    @asynccontextmanager
+    async def writing_cluster_log(self, ceph: CephClient) -> AsyncIterator[None]:
+        """While open, a task of its own sends the entries queued to the cluster log (none
+        when the auditor was made without it); those still queued at the end are lost."""
+        if not self._cluster_log:
+            yield
+            return
+        queue, queued = anyio.create_memory_object_stream[str](CLUSTER_LOG_BACKLOG)
+        with queue, queued:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._write, ceph, queued)
+                self._queue = queue
+                try:
+                    yield
+                finally:
+                    self._queue = None
+                    tg.cancel_scope.cancel()
+
+    async def _write(self, ceph: CephClient, queued: MemoryObjectReceiveStream[str]) -> None:
+        # Those queued while a write was on its way go together, one line each.
         while True:
-            batch = [await self._queued.receive()]
+            batch = [await queued.receive()]
             while len(batch) < CLUSTER_LOG_BATCH:
                 try:
-                    batch.append(self._queued.receive_nowait())
+                    batch.append(queued.receive_nowait())
                 except anyio.WouldBlock:
                     break
             try:

@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None, *, tls_certificate: str | None 
     )
     deny_rules = parse_deny_list(settings.request_deny)
     auditor = Auditor(
-        cluster_log=settings.audit_cluster_log,
+        cluster_log=settings.audit and settings.audit_cluster_log,
         on_cluster_log_failure=metrics.audit_cluster_log_failed,
     )
 
@@ -62,12 +62,11 @@ def create_app(settings: Settings | None = None, *, tls_certificate: str | None 
             open_job_table(
                 ceph, settings, on_change=state.invalidate, read_only=commands.only_reads
             ) as jobs,
+            auditor.writing_cluster_log(ceph),
             anyio.create_task_group() as tg,
         ):
             maps = ClusterMaps(ceph, state)
             tg.start_soon(_connect_then_load, ceph, keys, commands)
-            if settings.audit and settings.audit_cluster_log:
-                tg.start_soon(auditor.write_cluster_log, ceph)
             with metrics.watching(ceph, keys, jobs, state):  # read at scrape time
                 yield AppState(
                     settings=settings,

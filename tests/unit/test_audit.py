@@ -164,8 +164,7 @@ def _written(auditor: Auditor, ceph: FakeCeph, waves: list[list[RequestRecord]])
     """Each wave of requests observed at once, then the writer's command for it awaited."""
 
     async def main() -> None:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(auditor.write_cluster_log, cast(CephClient, ceph))
+        async with auditor.writing_cluster_log(cast(CephClient, ceph)):
             for wave in waves:
                 asked = ceph.asked = anyio.Event()
                 for request in wave:
@@ -173,7 +172,6 @@ def _written(auditor: Auditor, ceph: FakeCeph, waves: list[list[RequestRecord]])
                 with anyio.fail_after(5):
                     await asked.wait()
                 await anyio.wait_all_tasks_blocked()  # the command's answer handled too
-            tg.cancel_scope.cancel()
 
     anyio.run(main)
 
@@ -221,17 +219,37 @@ def test_a_failed_cluster_log_write_is_counted_and_warned_once(
     assert warned[0].name != LOGGER_NAME  # the audit's own lines stay JSON only
 
 
+def _observed_at_once(auditor: Auditor, count: int) -> None:
+    """`count` requests observed while the cluster log is being written, with no await
+    between them (so the writer takes none meanwhile)."""
+
+    async def main() -> None:
+        async with auditor.writing_cluster_log(cast(CephClient, FakeCeph())):
+            for _ in range(count):
+                auditor.observe(_request())
+
+    anyio.run(main)
+
+
 def test_a_full_queue_drops_and_counts_without_blocking() -> None:
     failures: list[str] = []
     auditor = Auditor(cluster_log=True, on_cluster_log_failure=failures.append)
-    for _ in range(CLUSTER_LOG_BACKLOG + 3):  # nothing sends them: no cluster yet
-        auditor.observe(_request())
+    _observed_at_once(auditor, CLUSTER_LOG_BACKLOG + 3)
     assert failures == ["dropped"] * 3
 
 
 def test_without_the_cluster_log_nothing_is_queued() -> None:
     failures: list[str] = []
     auditor = Auditor(cluster_log=False, on_cluster_log_failure=failures.append)
+    _observed_at_once(auditor, CLUSTER_LOG_BACKLOG + 3)
+    assert failures == []
+
+
+def test_outside_the_lifespan_nothing_is_queued(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER_NAME)
+    failures: list[str] = []
+    auditor = Auditor(cluster_log=True, on_cluster_log_failure=failures.append)
     for _ in range(CLUSTER_LOG_BACKLOG + 3):
         auditor.observe(_request())
     assert failures == []
+    assert len([r for r in caplog.records if r.name == LOGGER_NAME]) == CLUSTER_LOG_BACKLOG + 3
