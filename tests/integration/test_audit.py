@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +17,7 @@ from app.audit import CLUSTER_LOG_TAG, LOGGER_NAME
 from app.settings import Settings
 from cli.dev_cluster import DevCluster
 from tests.support import ask_until
-from tests.support.cluster import ceph_cli_json
+from tests.support.cluster import ceph_cli, ceph_cli_json
 from tests.support.server import gateway
 
 pytestmark = pytest.mark.integration
@@ -145,3 +147,42 @@ def test_the_audit_can_be_turned_off(
         r = quiet.post("/request", json={"prefix": "osd stat"}, auth=admin_auth)
         assert r.status_code == 200, r.text
     assert _lines(caplog) == []
+
+
+@pytest.fixture
+def user_without_log_cap(cluster: DevCluster, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A cephx user that reads the keys and may run `osd stat`, but not `log`."""
+    name, keyring = "client.cephgw-no-log", tmp_path / "keyring"
+    caps = 'allow r, allow command "config-key dump", allow command "config-key get"'
+    ceph_cli(cluster, "auth", "get-or-create", name, "mon", caps, "-o", str(keyring))
+    try:
+        yield name, keyring
+    finally:
+        ceph_cli(cluster, "auth", "rm", name)
+
+
+def test_a_failed_cluster_log_write_fails_no_request(
+    settings: Settings,
+    admin_auth: tuple[str, str],
+    user_without_log_cap: tuple[str, Path],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER_NAME)
+    name, keyring = user_without_log_cap
+    with gateway(settings, admin_auth, name=name, keyring=keyring) as refused:
+        for _ in range(2):
+            r = refused.post("/request?wait=1", json={"prefix": "osd stat"}, auth=admin_auth)
+            assert r.status_code == 200, r.text
+            assert r.json()["state"] == "success"
+        assert [line["job_state"] for line in _lines(caplog)] == ["success", "success"]
+        series = 'cephgw_audit_cluster_log_failures_total{reason="failed"} '
+        ask_until(
+            lambda: refused.get("/metrics", auth=admin_auth).text,
+            lambda text: f"{series}2.0" in text,
+            "both entries are counted as failed",
+            limit=20,
+            show=lambda text: [x for x in text.splitlines() if "audit" in x],
+        )
+    warned = [r for r in caplog.records if "cannot write the audit" in r.getMessage()]
+    assert len(warned) == 1
+    assert "access denied" in warned[0].getMessage().lower()
