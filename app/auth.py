@@ -227,6 +227,17 @@ def _pair(client: str, name: str) -> tuple[str, bytes]:
     return client, hashlib.blake2b(name.encode("utf-8", "replace"), digest_size=16).digest()
 
 
+class _Verification:
+    """One argon2 verification on its way, that requests with the same credential wait for."""
+
+    __slots__ = ("done", "ok", "secret_hash")
+
+    def __init__(self, secret_hash: str) -> None:
+        self.secret_hash = secret_hash  # what it is verified against
+        self.done = anyio.Event()
+        self.ok: bool | None = None  # None: it failed (the budget was spent) or was cancelled
+
+
 class KeyStore:
     """Reads keys from config-key, verifies credentials, and caches successful verifications."""
 
@@ -242,6 +253,8 @@ class KeyStore:
         # confirm a credential already presented but cannot be used as one.
         self._cache_key = secrets.token_bytes(32)
         self._verified: dict[bytes, str] = {}
+        # Verifications running, by the same digest: at most one per request in flight.
+        self._verifying: dict[bytes, _Verification] = {}
         # Hashing is CPU-bound; a small limiter stops a flood of bad passwords taking all cores,
         # and the budget bounds the argon2 verifications a second (a cache hit needs none).
         self._hash_limiter = anyio.CapacityLimiter(2)
@@ -401,16 +414,34 @@ class KeyStore:
         if stored.legacy:
             return hmac.compare_digest(secret.encode(), stored.secret_hash.encode())
         digest = hmac.new(self._cache_key, f"{name}\0{secret}".encode(), hashlib.sha256).digest()
-        cached_hash = self._verified.get(digest)
-        # A cache hit only counts while the stored hash is the one it was verified against.
-        if cached_hash is not None and hmac.compare_digest(cached_hash, stored.secret_hash):
+        if self._cached(digest, stored):
             return True
-        ok = await self._verify(secret, stored.secret_hash)
-        if ok:
+        # The same credential already being verified (clients started at once with one key):
+        # its answer, not one more argon2 run of the budget.
+        pending = self._verifying.get(digest)
+        if pending is not None:
+            await pending.done.wait()
+            if pending.ok is not None and pending.secret_hash == stored.secret_hash:
+                return pending.ok
+            if self._cached(digest, stored):
+                return True
+        verification = self._verifying[digest] = _Verification(stored.secret_hash)
+        try:
+            verification.ok = await self._verify(secret, stored.secret_hash)
+        finally:
+            if self._verifying.get(digest) is verification:
+                del self._verifying[digest]
+            verification.done.set()
+        if verification.ok:
             if len(self._verified) >= _CACHE_LIMIT:
                 self._verified.clear()
             self._verified[digest] = stored.secret_hash
-        return ok
+        return verification.ok
+
+    def _cached(self, digest: bytes, stored: StoredKey) -> bool:
+        cached_hash = self._verified.get(digest)
+        # A cache hit only counts while the stored hash is the one it was verified against.
+        return cached_hash is not None and hmac.compare_digest(cached_hash, stored.secret_hash)
 
     async def _verify(self, secret: str, secret_hash: str) -> bool:
         """One argon2 verification, within the budget: past it, 503 before any work, so that

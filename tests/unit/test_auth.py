@@ -258,3 +258,44 @@ def test_past_the_verification_budget_is_503_without_argon2_work() -> None:
     # A credential verified before needs no argon2, so none of the budget.
     assert anyio.run(store.authenticate, "ops", OPS_SECRET, "192.0.2.1").role is Role.ADMIN
     assert crypt.verified == 1
+
+
+def test_requests_with_one_credential_at_once_share_one_verification() -> None:
+    store, crypt = _store(auth_verifications_per_second=1.0)  # one verification, no more
+
+    async def main() -> list[Identity | BaseException]:
+        answers: list[Identity | BaseException] = []
+
+        async def ask(client: str, secret: str) -> None:
+            try:
+                answers.append(await store.authenticate("ops", secret, client))
+            except (Unauthorized, ServiceUnavailable) as exc:
+                answers.append(exc)
+
+        async with anyio.create_task_group() as tg:
+            for n in range(10):
+                tg.start_soon(ask, f"192.0.2.{n}", OPS_SECRET)
+        return answers
+
+    assert anyio.run(main) == [Identity("ops", Role.ADMIN)] * 10
+    assert crypt.verified == 1
+
+
+def test_one_wrong_secret_sent_at_once_from_several_clients_costs_one_verification() -> None:
+    store, crypt = _store()
+
+    async def main() -> list[str]:
+        refused: list[str] = []
+
+        async def ask(client: str) -> None:
+            with pytest.raises(Unauthorized):
+                await store.authenticate("ops", "a-guess", client)
+            refused.append(client)
+
+        async with anyio.create_task_group() as tg:
+            for n in range(5):
+                tg.start_soon(ask, f"192.0.2.{n}")
+        return refused
+
+    assert len(anyio.run(main)) == 5
+    assert crypt.verified == 1
