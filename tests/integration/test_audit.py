@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from app.audit import CLUSTER_LOG_TAG, LOGGER_NAME
 from app.settings import Settings
 from cli.dev_cluster import DevCluster
-from tests.support import ask_until
+from tests.support import ask_until, json_log_lines
 from tests.support.cluster import ceph_cli, ceph_cli_json
 from tests.support.server import gateway
 
@@ -26,7 +26,7 @@ FIELDS = {"time", "key", "role", "client", "method", "path", "status", "job_id",
 
 
 def _lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
-    return [json.loads(r.getMessage()) for r in caplog.records if r.name == LOGGER_NAME]
+    return json_log_lines(caplog, LOGGER_NAME)
 
 
 def _cluster_log_entries(cluster: DevCluster) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from app.audit import (
 )
 from app.ceph.client import CephClient
 from app.errors import CephError
+from tests.support import json_log_lines
 
 FIELDS = {"time", "key", "role", "client", "method", "path", "status", "job_id", "job_state"}
 SECRET = "hunter2-the-key"
@@ -185,7 +186,7 @@ def test_the_auditor_logs_writes_and_sends_keyed_ones_to_the_cluster_log(
     ceph = FakeCeph()
     anonymous = _request(key=None, role=None, job_id=None, job_state=None, status=401)
     _written(auditor, ceph, [[_request(method="GET"), anonymous, _request()]])
-    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == LOGGER_NAME]
+    lines = json_log_lines(caplog, LOGGER_NAME)
     assert [(line["key"], line["status"]) for line in lines] == [(None, 401), ("ops", 200)]
     # Only the request made with a valid key reaches the cluster log.
     assert [_lines_of(entry) for entry in ceph.logged] == [[lines[1]]]

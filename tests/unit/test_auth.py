@@ -24,6 +24,7 @@ from app.auth import (
 from app.ceph.client import CephClient
 from app.errors import CephError, ServiceUnavailable, TooManyRequests, Unauthorized
 from app.settings import Settings
+from tests.support.jobs import FakeClock
 
 
 def test_new_secrets_are_long_and_distinct() -> None:
@@ -60,14 +61,6 @@ def test_key_names() -> None:
 
 
 # -- the login throttle -------------------------------------------------------------------------
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _throttle(clock: FakeClock, **limits: int) -> LoginThrottle:
