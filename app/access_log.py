@@ -6,7 +6,9 @@ how it went (status, duration in ms). Never a header, a query string or a body: 
 line can be a secret. JSON escaping keeps a path with a newline on one line.
 
 The middleware measures each request once and hands the same `RequestRecord` to other
-observers too (the metrics), so that the log and the counters always agree.
+observers too (the metrics, the audit of writes), so that the logs and the counters always
+agree. The record also carries what the audit needs and this log leaves out: the key's role
+and the job a write made (`request.state.key_role`, `.job_id`, `.job_state`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ log = logging.getLogger(LOGGER_NAME)
 
 @dataclass(frozen=True, slots=True)
 class RequestRecord:
-    """One finished request, as the access log and the metrics see it."""
+    """One finished request, as the access log, the metrics and the audit see it."""
 
     started: float  # wall clock (epoch seconds) when the request arrived
     client: str | None
@@ -41,6 +43,9 @@ class RequestRecord:
     path: str
     status: int
     duration: float  # seconds
+    role: str | None = None  # the key's, once it was accepted
+    job_id: str | None = None  # the job a write made
+    job_state: str | None = None  # that job's, when the request waited for it
 
 
 def format_access_line(record: RequestRecord) -> str:
@@ -72,17 +77,23 @@ def record_of(scope: Scope, status: int, started: float, duration: float) -> Req
     """Build the record of a finished request from its (routed) ASGI scope."""
     client = scope.get("client")
     state = scope.get("state") or {}
-    key = state.get("key_name")
     return RequestRecord(
         started=started,
         client=str(client[0]) if client else None,
-        key=key if isinstance(key, str) else None,
+        key=_text(state.get("key_name")),
         method=str(scope.get("method", "")),
         route=route_template(scope),
         path=str(scope.get("path", "")),
         status=status,
         duration=duration,
+        role=_text(state.get("key_role")),
+        job_id=_text(state.get("job_id")),
+        job_state=_text(state.get("job_state")),
     )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 RequestObserver = Callable[[RequestRecord], None]

@@ -11,13 +11,14 @@ from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import WithJsonSchema
+from starlette.datastructures import State
 
 from app.auth import Identity, KeyStore, Role, basic_auth, require_role
 from app.ceph.client import CephClient
 from app.ceph.commands import CommandTableCache, DenyRule, check_not_denied, check_read_only
 from app.ceph.maps import ClusterMaps
 from app.ceph.perf import PerfSchemaCache
-from app.errors import Forbidden, Unauthorized
+from app.errors import Forbidden, TooManyRequests, Unauthorized
 from app.jobs import JobTable, Waves
 from app.metrics import GatewayMetrics
 from app.settings import Settings
@@ -103,12 +104,17 @@ async def require_key(
     if credentials is None:
         _auth_failed(request, "missing")
         raise Unauthorized("Authentication required: HTTP Basic with a key name and key")
+    client = request.client.host if request.client else None
     try:
-        identity = await keys.authenticate(*credentials)
+        identity = await keys.authenticate(*credentials, client=client)
     except Unauthorized:
         _auth_failed(request, "invalid")
         raise
-    request.state.key_name = identity.name  # for the access log
+    except TooManyRequests:
+        _auth_failed(request, "throttled")
+        raise
+    request.state.key_name = identity.name  # for the access log and the audit
+    request.state.key_role = identity.role.value
     return identity
 
 
@@ -213,26 +219,29 @@ def wants_wait(value: str | None) -> bool:
 
 class JobRunner:
     """A write route's last step: run its waves as a job and answer the job's JSON, with 200,
-    or with 202 when ?wait=1 ran out of `job_wait_timeout` first."""
+    or with 202 when ?wait=1 ran out of `job_wait_timeout` first. The job's id (and its
+    state, when waited for) go on the request's state, for the audit."""
 
-    def __init__(self, jobs: JobTable, wait: bool, key_name: str) -> None:
+    def __init__(self, jobs: JobTable, wait: bool, state: State) -> None:
         self._jobs = jobs
         self._wait = wait
-        self._key_name = key_name
+        self._state = state
 
     async def run(self, waves: Waves) -> Response:
-        # 503 when the table is closed or full, or its shared store cannot be written.
-        job = await self._jobs.start(waves, self._key_name)
+        # 503 when the table is closed or full. The key was checked by the route's key
+        # dependency, which FastAPI solves first: its name goes into the job's record.
+        job = await self._jobs.start(waves, str(getattr(self._state, "key_name", "")))
+        self._state.job_id = job.id
         done = not self._wait or await self._jobs.wait(job)
+        if self._wait:
+            self._state.job_state = job.state
         # The job's JSON is the route's response model (`Job`) already: rendered as Starlette's
         # JSONResponse renders it, without validating it again on every write.
         return JSONResponse(job.to_json(), status_code=200 if done else 202)
 
 
 async def get_job_runner(request: Request, wait: WaitQuery = None) -> JobRunner:
-    # The key was checked by the route's key dependency, which FastAPI solves first.
-    key_name = str(getattr(request.state, "key_name", ""))
-    return JobRunner(await get_jobs(request), wants_wait(wait), key_name)
+    return JobRunner(await get_jobs(request), wants_wait(wait), request.state)
 
 
 JobRunnerDep = Annotated[JobRunner, Depends(get_job_runner)]

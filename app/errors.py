@@ -53,6 +53,17 @@ class ServiceUnavailable(GatewayError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+class TooManyRequests(GatewayError):
+    """This client failed too often lately (authentication, app/auth.py's LoginThrottle);
+    it may try again after `Retry-After` seconds."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class CephError(GatewayError):
     """A librados call returned an error; carries Ceph's errno and message."""
 

@@ -11,7 +11,8 @@ from cryptography import x509
 from fastapi import FastAPI
 
 from app import api_info
-from app.access_log import AccessLogMiddleware
+from app.access_log import AccessLogMiddleware, RequestObserver
+from app.audit import Auditor
 from app.auth import KeyStore
 from app.ceph.client import CephClient
 from app.ceph.commands import CommandTableCache, parse_deny_list
@@ -42,6 +43,10 @@ def create_app(settings: Settings | None = None, *, tls_certificate: str | None 
         x509.load_pem_x509_certificate(tls_certificate.encode()) if tls_certificate else None
     )
     deny_rules = parse_deny_list(settings.request_deny)
+    auditor = Auditor(
+        cluster_log=settings.audit and settings.audit_cluster_log,
+        on_cluster_log_failure=metrics.audit_cluster_log_failed,
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[AppState]:
@@ -67,6 +72,7 @@ def create_app(settings: Settings | None = None, *, tls_certificate: str | None 
                 if store_ceph is not None
                 else None,
             ) as jobs,
+            auditor.writing_cluster_log(ceph),
             anyio.create_task_group() as tg,
         ):
             maps = ClusterMaps(ceph, state)
@@ -102,8 +108,12 @@ def create_app(settings: Settings | None = None, *, tls_certificate: str | None 
         redoc_url=None,
     )
     install_exception_handlers(app)
-    # One JSON line per request (logger cephgw.access), and the request metrics.
-    app.add_middleware(AccessLogMiddleware, observers=[metrics.observe_request])
+    # One JSON line per request (logger cephgw.access), the request metrics, and the audit of
+    # the writes (logger cephgw.audit, and the cluster log).
+    observers: list[RequestObserver] = [metrics.observe_request]
+    if settings.audit:
+        observers.append(auditor.observe)
+    app.add_middleware(AccessLogMiddleware, observers=observers)
     for router in ALL_ROUTERS:
         app.include_router(router)
     mount_doc_assets(app)  # Swagger UI's and ReDoc's files, for /doc and /redoc

@@ -21,7 +21,7 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
@@ -74,8 +74,16 @@ class GatewayMetrics:
         )
         self.auth_failures = Counter(
             "cephgw_auth_failures",
-            "Requests refused by authentication: missing or invalid credentials, or a "
-            "read-only key on an admin route (forbidden).",
+            "Requests refused by authentication: missing or invalid credentials, a client "
+            "held back after too many failures (throttled), or a read-only key on an admin "
+            "route (forbidden).",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.audit_cluster_log_failures = Counter(
+            "cephgw_audit_cluster_log_failures",
+            "Audit entries that did not reach the Ceph cluster log: the mon refused or did not "
+            "answer (failed), or too many were waiting for it (dropped).",
             ["reason"],
             registry=self.registry,
         )
@@ -109,6 +117,10 @@ class GatewayMetrics:
 
     def auth_failed(self, reason: str) -> None:
         self.auth_failures.labels(reason).inc()
+
+    def audit_cluster_log_failed(self, reason: str) -> None:
+        """Count one audit entry lost for the cluster log (the auditor's failure observer)."""
+        self.audit_cluster_log_failures.labels(reason).inc()
 
     def _bounded_prefix(self, prefix: str) -> str:
         prefix = prefix[:MAX_PREFIX_LENGTH]
@@ -187,6 +199,18 @@ class StateCollector(Collector):
             "1 once the API keys were read from the cluster.",
             value=int(self._keys.loaded),
         )
+        throttle_tracked = GaugeMetricFamily(
+            "cephgw_auth_throttle_tracked",
+            "Client addresses, and (address, key name) pairs, whose recent failed "
+            "authentications the login throttle remembers (bounded).",
+            value=self._keys.throttle.tracked,
+        )
+        verifications_refused = CounterMetricFamily(
+            "cephgw_auth_verifications_refused",
+            "Requests answered 503 before any argon2 work: the verifications of the last "
+            "second had spent auth_verifications_per_second.",
+            value=self._keys.verifications_refused,
+        )
         ages = GaugeMetricFamily(
             "cephgw_cache_age_seconds",
             "How old each map of the cluster-state cache is (since the cluster last confirmed "
@@ -201,4 +225,12 @@ class StateCollector(Collector):
                 by_name[name] = max(age, by_name.get(name, 0.0))
         for name, age in sorted(by_name.items()):
             ages.add_metric([name], age)
-        return [jobs, job_bytes, connected, keys_loaded, ages]
+        return [
+            jobs,
+            job_bytes,
+            connected,
+            keys_loaded,
+            throttle_tracked,
+            verifications_refused,
+            ages,
+        ]

@@ -111,6 +111,61 @@ class Settings(BaseSettings):
             "working within this time."
         ),
     )
+    auth_failures_per_client: int = Field(
+        default=20,
+        ge=0,
+        description=(
+            "Failed authentications one client address may make in auth_failure_window "
+            "seconds; past it, its requests are answered 429 with Retry-After, before any key "
+            "is verified. 0: no limit."
+        ),
+    )
+    auth_failures_per_key: int = Field(
+        default=5,
+        ge=0,
+        description=(
+            "Failed authentications one client address may make on one key name in "
+            "auth_failure_window seconds; past it, 429 for that name from that address only "
+            "(the same key from another address still works). 0: no limit."
+        ),
+    )
+    auth_failure_window: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds a failed authentication counts against its client address.",
+    )
+    auth_verifications_per_second: float = Field(
+        default=20.0,
+        gt=0,
+        description=(
+            "Argon2 verifications of keys (a key is verified once, then cached) the gateway "
+            "makes a second at most, from all clients; past it, 503 with Retry-After. Bounds "
+            "the CPU that wrong keys from many addresses can take."
+        ),
+    )
+    audit: bool = Field(
+        default=True,
+        description=(
+            "Audit every POST, PATCH, PUT and DELETE: one JSON line (logger cephgw.audit: "
+            "time, key, role, client, method, path, status, job_id, job_state) and, for a "
+            "request made with a valid key, an entry in the Ceph cluster log (audit_cluster_log)."
+        ),
+    )
+    audit_file: Path | None = Field(
+        default=None,
+        description=(
+            "File the audit's JSON lines are appended to (default: standard output, with the "
+            "access log's)."
+        ),
+    )
+    audit_cluster_log: bool = Field(
+        default=True,
+        description=(
+            "Also write each audited request made with a valid key to the Ceph cluster log "
+            "(`ceph log last`; needs the mon `allow rw` cap). Written in the background: a "
+            "failed write is counted in metrics, never fails the request."
+        ),
+    )
     log_level: str = Field(
         default="info", description="Log level of the gateway and of its HTTP server."
     )

@@ -1,8 +1,8 @@
 """Serving the app once `cephgw serve` has resolved where and with which certificate.
 
 Two servers, one behaviour (TLS 1.2 or newer from the resolved certificate, the gateway's
-JSON access log, `X-Forwarded-For` trusted from FORWARDED_ALLOW_IPS, running jobs finished
-on SIGTERM):
+JSON access and audit logs, `X-Forwarded-For` trusted from FORWARDED_ALLOW_IPS, running jobs
+finished on SIGTERM):
 
 - granian (the default): a Rust HTTP server with its own TLS. `make bench` measures it ahead
   of uvicorn on the same app (README, performance). This process writes the certificate to a
@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.access_log import configure_access_log
+from app.audit import configure_audit_log
 from app.main import create_app
 from app.settings import Settings
 from cli import granian_server
@@ -87,6 +88,7 @@ def write_tls_files(tls_dir: Path, cert_pem: str, key_pem: str) -> None:
 def serving_app(settings: Settings, cert_pem: str | None) -> FastAPI:
     """The app as a serving process runs it, after the server's own start-up."""
     configure_access_log(sys.stdout)  # JSON lines; the servers' own access logs are off
+    configure_audit_log(settings.audit_file, sys.stdout)
     app = create_app(settings, tls_certificate=cert_pem)
     tune_garbage_collector()
     return app

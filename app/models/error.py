@@ -54,6 +54,10 @@ _ERROR_TEXTS: dict[int, str] = {
     403: "The key's role does not allow this, or Ceph refused it.",
     404: "No such resource.",
     422: "The request body failed validation (on the routes that take one).",
+    429: (
+        "Too many failed authentications from this client address (or for this key name "
+        "from it); retry after the Retry-After seconds."
+    ),
     502: "Ceph answered with an unexpected error.",
     503: "The cluster is not reachable; retry after the Retry-After seconds.",
     504: "The cluster did not answer in time.",
@@ -71,6 +75,7 @@ def error_response(description: str) -> dict[str, Any]:
 
 
 # Every router whose routes take a key (applied with APIRouter(responses=...)): the key's
-# errors, a bad parameter (400) or body (422), and those of reaching Ceph. The public routes
+# errors (401, 403, and 429 once a client failed too often), a bad parameter (400) or body
+# (422), and those of reaching Ceph. The public routes
 # (/, /doc, /healthz, /readyz) declare their own, and no 401/403.
-KEYED_ERRORS: Responses = error_responses(400, 401, 403, 404, 422, 502, 503, 504)
+KEYED_ERRORS: Responses = error_responses(400, 401, 403, 404, 422, 429, 502, 503, 504)

@@ -11,8 +11,9 @@ from app.deps import MetricsDep, SettingsDep, require_key
 from app.metrics import CONTENT_TYPE
 from app.models.error import error_responses
 
-# Any key (none with `metrics_public`): a 401, never a 403; 503 until the keys are read.
-router = APIRouter(prefix="", tags=["metrics"], responses=error_responses(401, 503))
+# Any key (none with `metrics_public`): a 401 (429 once a client failed too often), never a
+# 403; 503 until the keys are read.
+router = APIRouter(prefix="", tags=["metrics"], responses=error_responses(401, 429, 503))
 
 METRICS_EXAMPLE = """\
 # HELP cephgw_http_requests_total HTTP requests answered, by route template, method and status.

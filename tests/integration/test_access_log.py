@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -10,12 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.access_log import LOGGER_NAME
+from tests.support import json_log_lines
 
 pytestmark = pytest.mark.integration
 
 
 def _lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
-    return [json.loads(r.getMessage()) for r in caplog.records if r.name == LOGGER_NAME]
+    return json_log_lines(caplog, LOGGER_NAME)
 
 
 def _access_text(caplog: pytest.LogCaptureFixture) -> str:

@@ -1,4 +1,5 @@
-"""Auth against the real cluster: every way a credential can be missing, wrong or revoked."""
+"""Auth against the real cluster: every way a credential can be missing, wrong or revoked,
+and the throttling of clients that fail too often."""
 
 from __future__ import annotations
 
@@ -6,16 +7,18 @@ import base64
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.auth import KEY_PREFIX, LEGACY_KEY_PREFIX, LOOKUP_BURST, LOOKUPS_PER_SECOND, Role
 from app.main import create_app
 from app.settings import Settings
 from cli.dev_cluster import DevCluster
-from tests.support import ask_until, wait_until
+from tests.support import TEST_POOL, ask_until, wait_until
 from tests.support.cluster import ceph_cli, create_key
-from tests.support.server import cephgw, wait_until_ready
+from tests.support.server import cephgw, gateway, wait_until_ready
 
 pytestmark = pytest.mark.integration
 
@@ -226,3 +229,88 @@ def test_unknown_names_cost_the_mon_a_bounded_number_of_lookups(
     budget = 2 * (LOOKUP_BURST + LOOKUPS_PER_SECOND * elapsed)
     assert 0 < lookups <= budget, (lookups, budget, elapsed)
     assert lookups < 2 * 60
+
+
+# -- failed authentications are throttled -------------------------------------------------------
+
+THROTTLE = {"auth_failures_per_client": 6, "auth_failures_per_key": 3, "auth_failure_window": 60.0}
+
+
+@pytest.fixture(scope="module")
+def throttling_client(settings: Settings, admin_auth: tuple[str, str]) -> Iterator[TestClient]:
+    """A gateway with the login throttle on, behind the mapping of X-Forwarded-For that
+    `cephgw serve` puts before the app (cli/serve.py): the header names each client."""
+    app = create_app(settings.model_copy(update=THROTTLE))
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts="*")
+    with TestClient(app) as test_client:
+        wait_until_ready(test_client, "/pool", admin_auth)
+        yield test_client
+
+
+def _from(address: str) -> dict[str, str]:
+    return {"X-Forwarded-For": address}
+
+
+def _assert_429(r: httpx.Response) -> None:
+    assert r.status_code == 429, r.text
+    assert 1 <= int(r.headers["retry-after"]) <= 60
+    assert r.headers["content-type"] == "application/json"
+    assert r.json() == {
+        "message": (
+            "Too many failed authentications from this client; "
+            f"retry in {r.headers['retry-after']} s"
+        )
+    }
+
+
+def test_failed_logins_on_a_key_are_throttled_for_that_address_only(
+    throttling_client: TestClient, admin_auth: tuple[str, str]
+) -> None:
+    name = admin_auth[0]
+    attacker, user = _from("203.0.113.10"), _from("198.51.100.20")
+    for _ in range(3):
+        r = throttling_client.get("/pool", auth=(name, "a-guess"), headers=attacker)
+        _assert_401(r.status_code, r.json(), dict(r.headers))
+    # The fourth try is refused before any verification, even with the right key.
+    _assert_429(throttling_client.get("/pool", auth=(name, "a-guess"), headers=attacker))
+    _assert_429(throttling_client.get("/pool", auth=admin_auth, headers=attacker))
+    # The same key from its rightful user's address still works.
+    r = throttling_client.get("/pool", auth=admin_auth, headers=user)
+    assert r.status_code == 200, r.text
+    assert any(pool["pool_name"] == TEST_POOL for pool in r.json())
+    # Other names from the attacker's address are only refused, as before (3 failures of 6).
+    r = throttling_client.get("/pool", auth=("another-name", "x"), headers=attacker)
+    _assert_401(r.status_code, r.json(), dict(r.headers))
+    metrics = throttling_client.get("/metrics", auth=admin_auth, headers=user).text
+    assert 'cephgw_auth_failures_total{reason="throttled"} 2.0' in metrics
+    # The attacker's address, its pairs with the admin key's name and with another-name.
+    assert "cephgw_auth_throttle_tracked 3.0" in metrics
+
+
+def test_an_address_failing_on_many_names_is_throttled_on_every_name(
+    throttling_client: TestClient, admin_auth: tuple[str, str]
+) -> None:
+    scanner = _from("203.0.113.11")
+    for n in range(6):
+        r = throttling_client.get("/pool", auth=(f"scanned-{n}", "x"), headers=scanner)
+        _assert_401(r.status_code, r.json(), dict(r.headers))
+    _assert_429(throttling_client.get("/pool", auth=admin_auth, headers=scanner))
+    # A POST with a body is held back too, before the body is looked at.
+    r = throttling_client.post("/request", auth=admin_auth, headers=scanner, content=b"{")
+    _assert_429(r)
+    assert throttling_client.get("/pool", auth=admin_auth).status_code == 200
+
+
+def test_past_the_verification_budget_a_request_is_503_and_counted(
+    settings: Settings, admin_auth: tuple[str, str]
+) -> None:
+    # One argon2 verification every ten seconds: the admin key's first request takes it.
+    with gateway(settings, admin_auth, auth_verifications_per_second=0.1) as stingy:
+        r = stingy.get("/pool", auth=("no-such-key", "x"))
+        assert r.status_code == 503, r.text
+        assert r.headers["retry-after"] == "10"
+        assert r.json() == {"message": "Too many key verifications at once; retry shortly"}
+        # The admin key was verified once: cached, it needs none of the budget.
+        metrics = stingy.get("/metrics", auth=admin_auth)
+        assert metrics.status_code == 200
+        assert "cephgw_auth_verifications_refused_total 1.0" in metrics.text

@@ -1,5 +1,6 @@
-"""What the tests share: names every cluster of theirs has, waiting for a condition, and the
-recorded samples (samples/: Ceph's and the restful module's answers, recorded on Pacific)."""
+"""What the tests share: names every cluster of theirs has, waiting for a condition, the JSON
+lines a logger wrote, and the recorded samples (samples/: Ceph's and the restful module's
+answers, recorded on Pacific)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:  # bench/ imports this module, and needs no pytest
+    import pytest
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -27,6 +31,11 @@ def read_sample(name: str) -> bytes:
 def load_sample(name: str) -> Any:
     """The recorded sample `name`, parsed as JSON."""
     return json.loads(read_sample(name))
+
+
+def json_log_lines(caplog: pytest.LogCaptureFixture, logger: str) -> list[dict[str, Any]]:
+    """What the logger `logger` (the access log's, the audit's) wrote, one JSON line each."""
+    return [json.loads(r.getMessage()) for r in caplog.records if r.name == logger]
 
 
 def wait_until(

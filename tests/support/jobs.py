@@ -31,7 +31,8 @@ def slow() -> dict[str, Any]:
 
 
 class FakeClock:
-    """A job table's clock, moved by hand: the TTL is tested without sleeping."""
+    """A clock moved by hand (a job table's, the login throttle's): a TTL or a window is
+    tested without sleeping."""
 
     def __init__(self) -> None:
         self.now = 1000.0

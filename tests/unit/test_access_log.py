@@ -19,6 +19,7 @@ from app.access_log import (
     record_of,
     route_template,
 )
+from tests.support import json_log_lines
 
 FIELDS = {"time", "client", "key", "method", "route", "path", "status", "duration_ms"}
 
@@ -116,7 +117,7 @@ def _app(seen: list[RequestRecord]) -> FastAPI:
 
 
 def _lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
-    return [json.loads(r.getMessage()) for r in caplog.records if r.name == LOGGER_NAME]
+    return json_log_lines(caplog, LOGGER_NAME)
 
 
 def test_middleware_logs_one_line_with_the_route_template(

@@ -6,7 +6,13 @@ import errno
 
 import pytest
 
-from app.errors import CephError, ServiceUnavailable, Unauthorized, status_for_errno
+from app.errors import (
+    CephError,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+    status_for_errno,
+)
 
 
 @pytest.mark.parametrize(
@@ -42,6 +48,8 @@ def test_ceph_error_without_message_names_the_errno() -> None:
     assert CephError(errno.EBUSY, "").message == "EBUSY"
 
 
-def test_unavailable_and_unauthorized_carry_their_headers() -> None:
+def test_unavailable_throttled_and_unauthorized_carry_their_headers() -> None:
     assert ServiceUnavailable("down", retry_after=7).headers == {"Retry-After": "7"}
+    throttled = TooManyRequests("slow down", retry_after=42)
+    assert (throttled.status_code, throttled.headers) == (429, {"Retry-After": "42"})
     assert Unauthorized().headers == {"WWW-Authenticate": 'Basic realm="cephgw"'}

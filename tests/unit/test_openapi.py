@@ -28,10 +28,10 @@ REF = "#/components/schemas/"
 ERROR_MODEL = {"$ref": REF + "ErrorResponse"}
 # Every keyed route of a resource declares these, with the one error model (KEYED_ERRORS,
 # applied per router).
-REQUIRED_ERRORS = {"400", "401", "403", "404", "422", "502", "503", "504"}
-# Keyed, but any key will do (no 403) and it has no parameters: 401, or 503 until the keys
-# are read.
-METRICS_ERRORS = {"401", "503"}
+REQUIRED_ERRORS = {"400", "401", "403", "404", "422", "429", "502", "503", "504"}
+# Keyed, but any key will do (no 403) and it has no parameters: 401 (429 once a client failed
+# too often), or 503 until the keys are read.
+METRICS_ERRORS = {"401", "429", "503"}
 # The one error answer that is not an ErrorResponse: a readiness probe's 503 is its report.
 OTHER_ERROR_BODIES = {("get_readiness", "503"): {"$ref": REF + "HealthReport"}}
 # Routes anyone may call: no security requirement in the spec, and no 401/403 either.
@@ -201,7 +201,7 @@ def test_every_operation_declares_the_errors_with_the_one_model(spec: dict[str, 
 def test_public_routes_declare_no_auth_errors(spec: dict[str, Any]) -> None:
     for method, path, op in operations(spec):
         if (method, path) in PUBLIC:
-            auth_errors = {"401", "403"} & set(op["responses"])
+            auth_errors = {"401", "403", "429"} & set(op["responses"])
             assert not auth_errors, f"{method.upper()} {path} is public but declares {auth_errors}"
         else:
             assert "401" in op["responses"], f"{method.upper()} {path} takes a key"

@@ -225,6 +225,50 @@ def test_serve_logs_the_client_behind_a_trusted_proxy(
     assert clients == ["203.0.113.9", "127.0.0.1"]
 
 
+def test_serve_throttles_and_audits_the_client_behind_a_trusted_proxy(
+    cluster: DevCluster, admin_auth: tuple[str, str], tmp_path: Path
+) -> None:
+    # The defaults of a served gateway: 5 failures of one address on one key name.
+    audit_file = tmp_path / "audit.jsonl"
+    env = {"CEPHGW_AUDIT_FILE": str(audit_file)}
+    attacker, user = {"X-Forwarded-For": "203.0.113.66"}, {"X-Forwarded-For": "198.51.100.7"}
+    with serving(cluster, "--insecure-http", env=env) as (proc, port):
+        url = f"http://127.0.0.1:{port}"
+        wrong = (admin_auth[0], "a-guess")
+        statuses = [httpx.get(f"{url}/pool", auth=wrong, headers=attacker) for _ in range(5)]
+        assert [r.status_code for r in statuses] == [401] * 5
+        r = httpx.get(f"{url}/pool", auth=admin_auth, headers=attacker)
+        assert r.status_code == 429
+        retry_after = int(r.headers["retry-after"])
+        assert 55 <= retry_after <= 60
+        assert r.json() == {
+            "message": f"Too many failed authentications from this client; retry in {retry_after} s"
+        }
+        assert httpx.get(f"{url}/pool", auth=admin_auth, headers=user).status_code == 200
+        r = httpx.post(
+            f"{url}/request?wait=1", json={"prefix": "osd stat"}, auth=admin_auth, headers=user
+        )
+        assert r.status_code == 200, r.text
+        job = r.json()
+        stop_server(proc)
+        out = proc.communicate()[0]
+    [line] = [json.loads(x) for x in audit_file.read_text().splitlines()]
+    assert line == {
+        "time": line["time"],
+        "key": admin_auth[0],
+        "role": "admin",
+        "client": "198.51.100.7",
+        "method": "POST",
+        "path": "/request",
+        "status": 200,
+        "job_id": job["id"],
+        "job_state": "success",
+    }
+    assert admin_auth[1] not in audit_file.read_text()
+    assert admin_auth[1] not in out
+    assert job["id"] not in out  # the audit went to its file, not to standard output
+
+
 def test_a_killed_server_leaves_no_worker_behind(cluster: DevCluster) -> None:
     with serving(cluster, "--insecure-http") as (proc, port):
         children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text()
