@@ -217,6 +217,15 @@ class CephClient:
         self._check(command, ret, outs)
         return bytes(outb)
 
+    def wait_for_latest_osdmap(self) -> None:
+        """Until this connection has the cluster's newest OSD map. A connection learns a new
+        map when it next needs the OSDs, not at once: its flags (`pause`) included."""
+        handle = self._handle()
+        with self._timed("mon", {"prefix": "wait for latest osdmap"}):
+            ret = handle.wait_for_latest_osdmap()
+        if ret < 0:
+            raise CephError(abs(ret), "cannot get the latest OSD map")
+
     # Object maps (omap) of one RADOS object: what the shared job store keeps its records in.
 
     def _ioctx(self, pool: str, namespace: str) -> Any:
@@ -370,6 +379,9 @@ class CephClient:
 
     async def aosd_command(self, osd_id: int, command: Mapping[str, Any]) -> bytes:
         return await self._run(lambda: self.osd_command(osd_id, command))
+
+    async def await_for_latest_osdmap(self) -> None:
+        await self._run(self.wait_for_latest_osdmap)
 
     async def aomap_set(
         self,

@@ -9,6 +9,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -188,26 +189,35 @@ def test_a_job_without_a_cluster_is_refused_at_once(settings: Settings) -> None:
 # -- the shared store (job_store=rados): every gateway's jobs, from any of them ----------------
 
 
+@dataclass
+class SharedTables:
+    """Tables as gateways of one cluster have them, each with its store's own connection."""
+
+    tables: list[JobTable]
+    store_connections: list[CephClient]
+
+
 @asynccontextmanager
 async def shared_tables(
     settings: Settings, namespace: str, count: int = 2, **update: Any
-) -> AsyncIterator[list[JobTable]]:
-    """`count` tables as `count` gateways have them: each its own connection, one store (a
+) -> AsyncIterator[SharedTables]:
+    """`count` tables as `count` gateways have them: each its own connections, one store (a
     namespace of its own per test)."""
     s = settings.model_copy(
         update={"job_store": "rados", "job_store_namespace": namespace, **update}
     )
     async with AsyncExitStack() as stack:
-        tables = []
+        shared = SharedTables([], [])
         for n in range(count):
             ceph = await stack.enter_async_context(open_client(s))
             store_ceph = await stack.enter_async_context(open_client(store_settings(s)))
             store = JobRecordStore(store_ceph, s.job_store_pool, namespace)
             named = s.model_copy(update={"gateway_name": f"gw-{n}"})
-            tables.append(
+            shared.tables.append(
                 await stack.enter_async_context(open_job_table(ceph, named, records=store))
             )
-        yield tables
+            shared.store_connections.append(store_ceph)
+        yield shared
 
 
 async def stored_records(settings: Settings, namespace: str) -> dict[str, Any]:
@@ -221,7 +231,8 @@ def test_a_job_is_known_to_every_gateway_as_it_runs_and_once_it_ended(settings: 
     namespace = fresh_namespace("jobs-known")
 
     async def main() -> None:
-        async with shared_tables(settings, namespace) as (a, b):
+        async with shared_tables(settings, namespace) as shared:
+            a, b = shared.tables
             job = await a.start([[slow()], [OSD_STAT]], "ops")
             seen = await b.get_record(job.id)
             assert seen is not None
@@ -248,7 +259,8 @@ def test_a_running_job_deleted_through_another_gateway_runs_no_later_wave(
     namespace = fresh_namespace("jobs-deleted")
 
     async def main() -> None:
-        async with shared_tables(settings, namespace) as (a, b):
+        async with shared_tables(settings, namespace) as shared:
+            a, b = shared.tables
             job = await a.start([[slow()], [{"prefix": "config-key set", "key": key, "val": "1"}]])
             deleted = await b.delete_record(job.id)
             assert deleted is not None
@@ -272,7 +284,8 @@ def test_deleting_the_finished_jobs_through_one_gateway_drops_every_gateway_s(
     namespace = fresh_namespace("jobs-finished")
 
     async def main() -> None:
-        async with shared_tables(settings, namespace) as (a, b):
+        async with shared_tables(settings, namespace) as shared:
+            a, b = shared.tables
             done = [await run_started(t, [[OSD_STAT]]) for t in (a, b, a)]
             running = await b.start([[slow()], [slow()]])
             assert await a.delete_finished_records() == (3, 1)
@@ -287,7 +300,8 @@ def test_a_job_whose_gateway_stopped_fails_once_its_lease_is_past(settings: Sett
     namespace = fresh_namespace("jobs-lease")
 
     async def main() -> None:
-        async with shared_tables(settings, namespace, job_lease=1.0) as (a, b):
+        async with shared_tables(settings, namespace, job_lease=1.0) as shared:
+            a, b = shared.tables
             # Records as a gateway that died mid-job left them: leases never renewed.
             now = time.time()
             lost = Job("lost-job", [[OSD_STAT], [OSD_STAT]], "ops", now - 60)
@@ -330,7 +344,8 @@ def test_the_shared_store_keeps_the_table_s_limits_over_every_gateway(
     namespace = fresh_namespace("jobs-bounded")
 
     async def main() -> None:
-        async with shared_tables(settings, namespace, job_max_finished=5) as (a, b):
+        async with shared_tables(settings, namespace, job_max_finished=5) as shared:
+            a, b = shared.tables
             done = [await run_started((a, b)[n % 2], [[OSD_STAT]]) for n in range(12)]
             # Past the count, what the store still holds is not shown...
             assert [j["id"] for j in await b.list_records()] == [j.id for j in done[-5:]]
@@ -355,10 +370,13 @@ def test_jobs_run_unrecorded_while_the_store_waits_on_paused_osds(
     namespace = fresh_namespace("jobs-paused")
 
     async def main() -> None:
-        async with shared_tables(settings, namespace, job_store_timeout=1.0) as (a, b):
+        async with shared_tables(settings, namespace, job_store_timeout=1.0) as shared:
+            a, b = shared.tables
             before = await run_started(a, [[OSD_STAT]])
             ceph_cli(cluster, "osd", "set", "pause")
             try:
+                # As a gateway's store connection knows it once it next needs the OSDs.
+                await shared.store_connections[0].await_for_latest_osdmap()
                 started = time.monotonic()
                 paused = await run_started(a, [[OSD_STAT]])
                 # One store timeout, then no more waiting on it.
