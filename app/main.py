@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from app import api_info
 from app.access_log import AccessLogMiddleware
 from app.auth import KeyStore
+from app.body_limit import BodyLimitMiddleware
 from app.ceph.client import CephClient
 from app.ceph.commands import CommandTableCache, parse_deny_list
 from app.ceph.maps import ClusterMaps
@@ -88,6 +89,8 @@ def create_app(settings: Settings | None = None, *, tls_certificate: str | None 
         redoc_url=None,
     )
     install_exception_handlers(app)
+    # Inside the access log, so that a 413 is logged and counted like any other answer.
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     # One JSON line per request (logger cephgw.access), and the request metrics.
     app.add_middleware(AccessLogMiddleware, observers=[metrics.observe_request])
     for router in ALL_ROUTERS:
