@@ -3,9 +3,9 @@
 `cli/serve.py` resolves the settings and the certificate, then replaces its own process with
 this module (`os.execv`), so that the process that stays for the server's lifetime holds no
 app, no pydantic models and no librados state: about 30 MB instead of 80 MB, and nothing of
-a cluster connection is inherited by the worker it forks. It imports granian and the
-standard library only. The worker builds the app itself (`cli.serve:app_from_environment`)
-from what `cli/serve.py` put in its environment.
+a cluster connection is inherited by the worker it forks. It imports granian, the standard
+library and `cli.http_limits` (constants) only. The worker builds the app itself
+(`cli.serve:app_from_environment`) from what `cli/serve.py` put in its environment.
 """
 
 from __future__ import annotations
@@ -20,7 +20,10 @@ from typing import Any
 
 from granian import Granian
 from granian.constants import Interfaces, Loops, SSLProtocols
+from granian.http import HTTP1Settings, HTTP2Settings
 from granian.log import LOGGING_CONFIG, LogLevels
+
+from cli.http_limits import HEAD_READ_TIMEOUT, MAX_HEAD_BYTES
 
 # What `cli/serve.py` hands over: {"addr", "port", "log_level", "kill_timeout", "tls_dir"}.
 LAUNCH_ENV = "_CEPHGW_GRANIAN_LAUNCH"
@@ -35,6 +38,21 @@ def log_config() -> dict[str, Any]:
     # granian replaces whole top-level sections with ours: keep its formatters, change one.
     config["formatters"]["generic"] = {"()": "logging.Formatter", "fmt": LOG_FORMAT}
     return config
+
+
+def http1_settings() -> HTTP1Settings:
+    """granian's HTTP/1 defaults but for a request head's bounds (cli/http_limits.py)."""
+    # hyper refuses a head that does not fit its read buffer (431); bodies are read in
+    # pieces of it whatever its size. Its header read timeout also ends idle keep-alive
+    # connections.
+    return HTTP1Settings(
+        header_read_timeout=HEAD_READ_TIMEOUT * 1000, max_buffer_size=MAX_HEAD_BYTES
+    )
+
+
+def http2_settings() -> HTTP2Settings:
+    """granian's HTTP/2 defaults (over TLS, ALPN), but headers bounded as in HTTP/1."""
+    return HTTP2Settings(max_headers_size=MAX_HEAD_BYTES)  # granian's default: 16 MiB
 
 
 def main() -> None:
@@ -56,6 +74,8 @@ def main() -> None:
             ssl_cert=tls_dir / "crt.pem" if tls_dir else None,
             ssl_key=tls_dir / "key.pem" if tls_dir else None,
             ssl_protocol_min=SSLProtocols.tls12,
+            http1_settings=http1_settings(),
+            http2_settings=http2_settings(),
             # SIGTERM: the worker's lifespan lets running jobs finish; killed only after that.
             workers_kill_timeout=launch["kill_timeout"],
         ).serve()

@@ -8,7 +8,8 @@ on SIGTERM):
   of uvicorn on the same app (README, performance). This process writes the certificate to a
   private directory and replaces itself with `cli/granian_server.py`, which forks one worker;
   the worker builds the app with `app_from_environment()`.
-- uvicorn (`--server uvicorn`): in this process, with uvloop and httptools.
+- uvicorn (`--server uvicorn`): in this process, with uvloop and httptools (with the bounds
+  of `cli/http_limits.py` on a request's head, which granian has by itself).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from app.access_log import configure_access_log
 from app.main import create_app
 from app.settings import Settings
 from cli import granian_server
+from cli.uvicorn_protocol import BoundedHeadProtocol
 
 log = logging.getLogger("cephgw")
 
@@ -196,6 +198,7 @@ def _serve_uvicorn(
         port=port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        http=BoundedHeadProtocol,  # httptools, with a request head bounded as under granian
         timeout_graceful_shutdown=10,
         **ssl,  # type: ignore[arg-type]
     )
