@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from granian import Granian
-from granian.constants import Interfaces, Loops, SSLProtocols
-from granian.http import HTTP1Settings, HTTP2Settings
+from granian.constants import HTTPModes, Interfaces, Loops, SSLProtocols
+from granian.http import HTTP1Settings
 from granian.log import LOGGING_CONFIG, LogLevels
 
 from cli.http_limits import HEAD_READ_TIMEOUT, MAX_HEAD_BYTES
@@ -50,11 +50,6 @@ def http1_settings() -> HTTP1Settings:
     )
 
 
-def http2_settings() -> HTTP2Settings:
-    """granian's HTTP/2 defaults (over TLS, ALPN), but headers bounded as in HTTP/1."""
-    return HTTP2Settings(max_headers_size=MAX_HEAD_BYTES)  # granian's default: 16 MiB
-
-
 def main() -> None:
     launch = json.loads(os.environ.pop(LAUNCH_ENV))
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
@@ -74,8 +69,12 @@ def main() -> None:
             ssl_cert=tls_dir / "crt.pem" if tls_dir else None,
             ssl_key=tls_dir / "key.pem" if tls_dir else None,
             ssl_protocol_min=SSLProtocols.tls12,
+            # HTTP/1.1 only, as under uvicorn (and the restful module). granian's default
+            # also speaks HTTP/2 over TLS (ALPN), and then waits for a connection's first
+            # bytes with no timeout at all: a client that completed the handshake and sent
+            # nothing was held for ever.
+            http=HTTPModes.http1,
             http1_settings=http1_settings(),
-            http2_settings=http2_settings(),
             # SIGTERM: the worker's lifespan lets running jobs finish; killed only after that.
             workers_kill_timeout=launch["kill_timeout"],
         ).serve()

@@ -2,7 +2,7 @@
 client cannot make the gateway hold a huge head, or hold a connection by sending it slowly.
 
 granian (hyper) enforces them with its own settings (`cli/granian_server.py`): a head over
-MAX_HEAD_BYTES is answered 431 (a URL over 64 KiB 414, more than 100 headers 431), and a
+MAX_HEAD_BYTES is answered 431, as are more than 100 headers (a URL over 64 KiB: 414), and a
 connection whose head has not all come within HEAD_READ_TIMEOUT is closed, idle keep-alive
 connections too. uvicorn's httptools protocol has neither bound (a 1 MB header went through
 whole, and a connection that sends nothing is held for ever): `cli/uvicorn_protocol.py`
