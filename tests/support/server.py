@@ -24,7 +24,7 @@ import httpx
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.settings import Settings
+from app.settings import ServerName, Settings
 from cli.dev_cluster import DevCluster
 from tests.support import ask_until, wait_until
 from tests.support.cluster import ceph_cli
@@ -121,6 +121,11 @@ class Gateway:
     url: str  # https://127.0.0.1:PORT
     cert_pem: str  # the self-signed certificate it serves
     log: Path  # what the server printed
+    pid: int  # of `cephgw serve` (under granian, its supervisor; the worker is its child)
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
 
     def ssl_context(self) -> ssl.SSLContext:
         """Trusts this gateway's certificate only (its SAN has 127.0.0.1)."""
@@ -131,20 +136,29 @@ class Gateway:
 
 
 @contextmanager
-def serve_tls(cluster: DevCluster, mgr_name: str, admin_auth: Auth, log: Path) -> Iterator[Gateway]:
-    """`cephgw serve --mgr-name MGR_NAME` with a fresh self-signed certificate, once ready."""
+def serve_tls(
+    cluster: DevCluster,
+    mgr_name: str,
+    admin_auth: Auth,
+    log: Path,
+    *,
+    server: ServerName | None = None,
+) -> Iterator[Gateway]:
+    """`cephgw serve --mgr-name MGR_NAME` with a fresh self-signed certificate, once ready;
+    under `server` when given, else the default one."""
     made = cephgw(cluster, "create-self-signed-cert", "--mgr-name", mgr_name)
     assert made.returncode == 0, made.stderr
     port = free_port()
     args = [CEPHGW, "serve", "--conf", str(cluster.conf), "--keyring", str(cluster.keyring)]
     args += ["--mgr-name", mgr_name, "--addr", "127.0.0.1", "--port", str(port)]
+    args += ["--server", server] if server else []
     try:
         cert_pem = ceph_cli(cluster, "config-key", "get", f"mgr/restful/{mgr_name}/crt")
-        gateway = Gateway(url=f"https://127.0.0.1:{port}", cert_pem=cert_pem, log=log)
         with log.open("w") as out:
             proc = subprocess.Popen(
                 args, stdout=out, stderr=subprocess.STDOUT, text=True, env=dict(os.environ)
             )
+        gateway = Gateway(url=f"https://127.0.0.1:{port}", cert_pem=cert_pem, log=log, pid=proc.pid)
         try:
             # Listening comes before the cluster connection and the keys: wait for a 200.
             with httpx.Client(verify=gateway.ssl_context(), timeout=10) as http:
