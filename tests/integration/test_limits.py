@@ -1,9 +1,10 @@
 """Hostile input against `cephgw serve` over TLS, under each server: bodies over the limit,
 huge heads, and many idle or slow connections.
 
-The requests are written by hand on a TLS stream (asyncio), so that a test can send what no
-HTTP client sends (a 1 MB header, a head byte by byte) and read the answer while its body
-is still going out, as a client that sees an early 413 does.
+The requests are written by hand over TLS, so that a test can send what no HTTP client
+sends (a 1 MB header, a head byte by byte) and read the answer while its body is still
+going out, as a client that sees an early 413 does. The figures each test saw are printed
+(`pytest -rA` shows them).
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ class Answer:
     status: int
     headers: dict[str, str]
     body: bytes
-    sent: int  # bytes of the request's body that went out
-    seconds: float  # from the first byte sent to the last byte read
+    sent: int  # bytes of the request's body handed to TLS before the answer came
+    seconds: float  # from the request's head written to the answer read
 
     def json(self) -> object:
         return json.loads(self.body)
