@@ -47,6 +47,8 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self.transport.is_closing():
+            return  # refused or timed out: what is still on its way is not parsed
         if self.reading_head:
             self.head_bytes += len(data)
         super().data_received(data)
@@ -102,4 +104,3 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         ]
         self.transport.write(b"".join(head) + content)
         self.transport.close()
-        self.reading_head = False  # nothing more is parsed or counted
