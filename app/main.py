@@ -14,6 +14,7 @@ from app import api_info
 from app.access_log import AccessLogMiddleware, RequestObserver
 from app.audit import Auditor
 from app.auth import KeyStore
+from app.body_limit import BodyLimitMiddleware
 from app.ceph.client import CephClient
 from app.ceph.commands import CommandTableCache, parse_deny_list
 from app.ceph.job_records import JobRecordStore, store_connection
@@ -108,6 +109,8 @@ def create_app(settings: Settings | None = None, *, tls_certificate: str | None 
         redoc_url=None,
     )
     install_exception_handlers(app)
+    # Inside the access log, so that a 413 is logged and counted like any other answer.
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     # One JSON line per request (logger cephgw.access), the request metrics, and the audit of
     # the writes (logger cephgw.audit, and the cluster log).
     observers: list[RequestObserver] = [metrics.observe_request]

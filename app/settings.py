@@ -226,6 +226,14 @@ class Settings(BaseSettings):
             "and process id)."
         ),
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        gt=0,
+        description=(
+            "Bytes a request body may have; a larger one is answered 413 without being read "
+            "(at once when its Content-Length says so, else once that many bytes came)."
+        ),
+    )
     job_wait_timeout: float = Field(
         default=60.0,
         gt=0,

@@ -3,9 +3,9 @@
 `cli/serve.py` resolves the settings and the certificate, then replaces its own process with
 this module (`os.execv`), so that the process that stays for the server's lifetime holds no
 app, no pydantic models and no librados state: about 30 MB instead of 80 MB, and nothing of
-a cluster connection is inherited by the worker it forks. It imports granian and the
-standard library only. The worker builds the app itself (`cli.serve:app_from_environment`)
-from what `cli/serve.py` put in its environment.
+a cluster connection is inherited by the worker it forks. It imports granian, the standard
+library and `cli.http_limits` (constants) only. The worker builds the app itself
+(`cli.serve:app_from_environment`) from what `cli/serve.py` put in its environment.
 """
 
 from __future__ import annotations
@@ -19,8 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from granian import Granian
-from granian.constants import Interfaces, Loops, SSLProtocols
+from granian.constants import HTTPModes, Interfaces, Loops, SSLProtocols
+from granian.http import HTTP1Settings
 from granian.log import LOGGING_CONFIG, LogLevels
+
+from cli.http_limits import HEAD_READ_TIMEOUT, MAX_HEAD_BYTES
 
 # What `cli/serve.py` hands over: {"addr", "port", "workers", "log_level", "kill_timeout",
 # "tls_dir"}.
@@ -36,6 +39,16 @@ def log_config() -> dict[str, Any]:
     # granian replaces whole top-level sections with ours: keep its formatters, change one.
     config["formatters"]["generic"] = {"()": "logging.Formatter", "fmt": LOG_FORMAT}
     return config
+
+
+def http1_settings() -> HTTP1Settings:
+    """granian's HTTP/1 defaults but for a request head's bounds (cli/http_limits.py)."""
+    # hyper refuses a head that does not fit its read buffer (431); bodies are read in
+    # pieces of it whatever its size. Its header read timeout also ends idle keep-alive
+    # connections.
+    return HTTP1Settings(
+        header_read_timeout=HEAD_READ_TIMEOUT * 1000, max_buffer_size=MAX_HEAD_BYTES
+    )
 
 
 def main() -> None:
@@ -59,6 +72,12 @@ def main() -> None:
             ssl_cert=tls_dir / "crt.pem" if tls_dir else None,
             ssl_key=tls_dir / "key.pem" if tls_dir else None,
             ssl_protocol_min=SSLProtocols.tls12,
+            # HTTP/1.1 only, as under uvicorn (and the restful module). granian's default
+            # also speaks HTTP/2 over TLS (ALPN), and then waits for a connection's first
+            # bytes with no timeout at all: a client that completed the handshake and sent
+            # nothing was held for ever.
+            http=HTTPModes.http1,
+            http1_settings=http1_settings(),
             # SIGTERM: the worker's lifespan lets running jobs finish; killed only after that.
             workers_kill_timeout=launch["kill_timeout"],
         ).serve()

@@ -8,7 +8,8 @@ finished on SIGTERM):
   of uvicorn on the same app (README, performance). This process writes the certificate to a
   private directory and replaces itself with `cli/granian_server.py`, which forks the
   workers (`--workers`, default 1); each builds the app with `app_from_environment()`.
-- uvicorn (`--server uvicorn`): in this process, with uvloop and httptools.
+- uvicorn (`--server uvicorn`): in this process, with uvloop and httptools (with the bounds
+  of `cli/http_limits.py` on a request's head, which granian has by itself).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from app.audit import configure_audit_log
 from app.main import create_app
 from app.settings import Settings
 from cli import granian_server
+from cli.uvicorn_protocol import BoundedHeadProtocol
 
 log = logging.getLogger("cephgw")
 
@@ -199,6 +201,7 @@ def _serve_uvicorn(
         port=port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        http=BoundedHeadProtocol,  # httptools, with a request head bounded as under granian
         timeout_graceful_shutdown=10,
         **ssl,  # type: ignore[arg-type]
     )

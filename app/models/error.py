@@ -53,6 +53,7 @@ _ERROR_TEXTS: dict[int, str] = {
     401: "Missing or wrong credentials.",
     403: "The key's role does not allow this, or Ceph refused it.",
     404: "No such resource.",
+    413: "The request body is larger than the gateway's limit (setting max_body_bytes).",
     422: "The request body failed validation (on the routes that take one).",
     429: (
         "Too many failed authentications from this client address (or for this key name "
@@ -73,6 +74,9 @@ def error_response(description: str) -> dict[str, Any]:
     """One error status, declared with the one error model and the route's own text."""
     return {"model": ErrorResponse, "description": description}
 
+
+# Every route that takes a body: a body over the limit is refused before it is read.
+BODY_ERRORS: Responses = error_responses(413)
 
 # Every router whose routes take a key (applied with APIRouter(responses=...)): the key's
 # errors (401, 403, and 429 once a client failed too often), a bad parameter (400) or body

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Response
 from app.ceph import config as config_ceph
 from app.deps import AdminKeyDep, JobRunnerDep, KeyDep, MapsDep
 from app.models.config import ClusterConfig, ConfigOptionValue, OsdFlags, OsdFlagsUpdate
-from app.models.error import KEYED_ERRORS
+from app.models.error import BODY_ERRORS, KEYED_ERRORS
 from app.models.request import JOB_RESPONSES, JOB_STARTED, Job
 from app.routers.route import JsonBodyRoute, answered
 
@@ -73,7 +73,7 @@ async def list_osd_flags(maps: MapsDep, _key: KeyDep) -> Response:
 @router.patch(
     "/osd",
     response_model=Job,
-    responses=JOB_RESPONSES,
+    responses={**JOB_RESPONSES, **BODY_ERRORS},
     response_description=JOB_STARTED,
     operation_id="update_osd_flags",
     summary="Set or unset OSD flags",

@@ -9,7 +9,7 @@ from pydantic import BeforeValidator
 
 from app.ceph import osd as osd_ceph
 from app.deps import AdminKeyDep, JobRunnerDep, KeyDep, MapsDep
-from app.models.error import KEYED_ERRORS, Responses, error_response
+from app.models.error import BODY_ERRORS, KEYED_ERRORS, Responses, error_response
 from app.models.osd import Osd, OsdCommand, OsdCommands, OsdUpdate
 from app.models.request import JOB_RESPONSES, JOB_STARTED, Job
 from app.routers.route import JsonBodyRoute, answered
@@ -18,6 +18,7 @@ router = APIRouter(prefix="/osd", tags=["osd"], responses=KEYED_ERRORS, route_cl
 
 COMMAND_RESPONSES: Responses = {
     **JOB_RESPONSES,
+    **BODY_ERRORS,
     409: error_response("The OSD is not up: nothing can run on it."),
 }
 
@@ -87,7 +88,7 @@ async def list_osd_commands(osd_id: OsdId, maps: MapsDep, _key: KeyDep) -> Respo
 @router.patch(
     "/{osd_id}",
     response_model=Job,
-    responses=JOB_RESPONSES,
+    responses={**JOB_RESPONSES, **BODY_ERRORS},
     response_description=JOB_STARTED,
     operation_id="update_osd",
     summary="Mark an OSD in, out or down, or reweight it",

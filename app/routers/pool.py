@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Response
 
 from app.ceph import pool as pool_ceph
 from app.deps import AdminKeyDep, JobRunnerDep, KeyDep, MapsDep
-from app.models.error import KEYED_ERRORS, Responses, error_response
+from app.models.error import BODY_ERRORS, KEYED_ERRORS, Responses, error_response
 from app.models.pool import Pool, PoolCreate, PoolUpdate
 from app.models.request import JOB_RESPONSES, JOB_STARTED, Job
 from app.routers.route import JsonBodyRoute, answered
@@ -17,6 +17,7 @@ router = APIRouter(prefix="/pool", tags=["pool"], responses=KEYED_ERRORS, route_
 
 CREATE_RESPONSES: Responses = {
     **JOB_RESPONSES,
+    **BODY_ERRORS,
     409: error_response(
         "A pool of that name exists already, and the body asks to change it: use PATCH."
     ),
@@ -88,7 +89,7 @@ async def get_pool(pool_id: PoolId, maps: MapsDep, _key: KeyDep) -> Response:
 @router.patch(
     "/{pool_id}",
     response_model=Job,
-    responses=JOB_RESPONSES,
+    responses={**JOB_RESPONSES, **BODY_ERRORS},
     response_description=JOB_STARTED,
     operation_id="update_pool",
     summary="Change a pool",

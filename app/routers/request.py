@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 from app.ceph.commands import paginate
 from app.deps import AdminKeyDep, CommandPolicyDep, JobRunnerDep, JobTableDep, KeyDep
 from app.errors import NotFound
-from app.models.error import KEYED_ERRORS
+from app.models.error import BODY_ERRORS, KEYED_ERRORS
 from app.models.request import JOB_RESPONSES, JOB_STARTED, CleanedJobs, Job, RequestBody
 from app.routers.route import JsonBodyRoute
 
@@ -53,7 +53,7 @@ async def list_requests(jobs: JobTableDep, _key: KeyDep, page: PageQuery = None)
 @router.post(
     "",
     response_model=Job,
-    responses=JOB_RESPONSES,
+    responses={**JOB_RESPONSES, **BODY_ERRORS},
     response_description=JOB_STARTED,
     operation_id="create_request",
     summary="Run mon commands as a job",

@@ -90,7 +90,7 @@ def deployment(
             proc = stack.enter_context(
                 serving_process(cluster, MGR_NAME, port, log, "--job-store", "rados", env=env)
             )
-            gateways.append(Gateway(f"https://127.0.0.1:{port}", cert_pem, log))
+            gateways.append(Gateway(f"https://127.0.0.1:{port}", cert_pem, log, proc.pid))
             processes.append(proc)
             names.append(name)
         for proc, gateway in zip(processes, gateways, strict=True):

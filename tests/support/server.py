@@ -24,7 +24,7 @@ import httpx
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from app.settings import Settings
+from app.settings import ServerName, Settings
 from cli.dev_cluster import DevCluster
 from tests.support import ask_until, wait_until
 from tests.support.cluster import ceph_cli
@@ -121,6 +121,11 @@ class Gateway:
     url: str  # https://127.0.0.1:PORT
     cert_pem: str  # the self-signed certificate it serves
     log: Path  # what the server printed
+    pid: int  # of `cephgw serve` (under granian, its supervisor; the worker is its child)
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
 
     def ssl_context(self) -> ssl.SSLContext:
         """Trusts this gateway's certificate only (its SAN has 127.0.0.1)."""
@@ -131,12 +136,21 @@ class Gateway:
 
 
 @contextmanager
-def serve_tls(cluster: DevCluster, mgr_name: str, admin_auth: Auth, log: Path) -> Iterator[Gateway]:
-    """`cephgw serve --mgr-name MGR_NAME` with a fresh self-signed certificate, once ready."""
+def serve_tls(
+    cluster: DevCluster,
+    mgr_name: str,
+    admin_auth: Auth,
+    log: Path,
+    *,
+    server: ServerName | None = None,
+) -> Iterator[Gateway]:
+    """`cephgw serve --mgr-name MGR_NAME` with a fresh self-signed certificate, once ready;
+    under `server` when given, else the default one."""
     with self_signed_certificate(cluster, mgr_name) as cert_pem:
         port = free_port()
-        gateway = Gateway(url=f"https://127.0.0.1:{port}", cert_pem=cert_pem, log=log)
-        with serving_process(cluster, mgr_name, port, log) as proc:
+        args = ["--server", server] if server else []
+        with serving_process(cluster, mgr_name, port, log, *args) as proc:
+            gateway = Gateway(f"https://127.0.0.1:{port}", cert_pem, log, pid=proc.pid)
             wait_serving(proc, gateway, admin_auth)
             yield gateway
 

@@ -214,6 +214,13 @@ def test_writes_that_can_clash_declare_409(spec: dict[str, Any]) -> None:
     assert clashing == {"create_pool", "run_osd_command"}
 
 
+def test_exactly_the_operations_that_take_a_body_declare_413(spec: dict[str, Any]) -> None:
+    # The body limit (app/body_limit.py) applies to every request, but only a body can pass it.
+    for method, path, op in operations(spec):
+        takes_body = "requestBody" in op
+        assert ("413" in op["responses"]) == takes_body, f"{method.upper()} {path}"
+
+
 def test_wait_is_a_boolean_or_one_of_the_modules_strings(spec: dict[str, Any]) -> None:
     # Generated clients send true/false; the module's clients 1, yes... (the server reads any
     # value but empty, 0, false and no as "wait").

@@ -10,7 +10,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.types import Message, Receive, Scope, Send
 
-from cli.granian_server import LOG_FORMAT, log_config
+from cli.granian_server import LOG_FORMAT, http1_settings, log_config
+from cli.http_limits import HEAD_READ_TIMEOUT, MAX_HEAD_BYTES
 from cli.serve import UnmappedClientAddress, pkcs8
 
 
@@ -37,6 +38,13 @@ def test_granian_log_config_is_accepted_and_uses_the_gateway_format() -> None:
     assert handler.formatter._fmt == LOG_FORMAT
     # granian's access formatter is still there for its access handler.
     assert "access" in config["formatters"]
+
+
+def test_granian_bounds_a_head_as_the_gateway_says() -> None:
+    settings = http1_settings()
+    assert settings.max_buffer_size == MAX_HEAD_BYTES == 64 * 1024
+    assert settings.header_read_timeout == HEAD_READ_TIMEOUT * 1000 == 10_000  # milliseconds
+    assert settings.keep_alive  # the rest as granian has it
 
 
 def _client_seen(client: tuple[str, int]) -> tuple[str, int]:
