@@ -28,7 +28,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from app.ceph.client import CephClient
-from app.ceph.commands import humanize_command
+from app.ceph.commands import humanize_command, paginate
 from app.ceph.job_records import JobRecordStore
 from app.errors import GatewayError, ServiceUnavailable
 from app.settings import Settings
@@ -612,18 +612,19 @@ class JobTable:
 
     # -- answers for /request (every gateway's jobs with a shared store) ------------------------
 
-    async def list_records(self) -> list[dict[str, Any]]:
-        """Every job as the module showed it, oldest first: with a shared store, every
-        gateway's (only this table's while the store does not answer)."""
+    async def list_records(self, page: int | None = None) -> list[dict[str, Any]]:
+        """Every job as the module showed it, oldest first (or the module's page of them):
+        with a shared store, every gateway's (only this table's while the store does not
+        answer)."""
         if self._records is None:
-            return [job.to_json() for job in self.list_jobs()]
+            return [job.to_json() for job in paginate(self.list_jobs(), page)]
         try:
             records = await self._live_records()
         except GatewayError:
             records = {}
         records.update(self._unrecorded())  # this table's own are the freshest
         ordered = sorted(records.values(), key=lambda r: (r["submitted"], r["job"]["id"]))
-        return [r["job"] for r in ordered]
+        return [r["job"] for r in paginate(ordered, page)]
 
     async def get_record(self, job_id: str) -> dict[str, Any] | None:
         """The job as it stands, or None when there is no such job (503 when only the

@@ -40,6 +40,15 @@ from cli import dev_cluster
 from tests.integration.differential import module_shipped
 
 CONNECTIONS = (1, 16)
+# One gateway process against two workers on one port (each a gateway of its own, sharing
+# the rados job store that more than one worker needs), and the store's cost on its own:
+# the same targets at 16 connections.
+WORKER_SERVERS = {
+    "cephgw-rados": ("--job-store", "rados"),
+    "cephgw-2-workers": ("--job-store", "rados", "--workers", "2"),
+}
+WORKER_TARGETS = ("osd", "pool", "request-osd-stat")
+WORKER_CONNECTIONS = 16
 WRK_TIMEOUT = 60.0  # seconds a request may take: the module serves one at a time
 CEILING_SCRIPT = Path(__file__).with_name("ceiling.py")
 CEILING_SERVERS = ("uvicorn", "granian")
@@ -227,6 +236,19 @@ def run_load(args: argparse.Namespace, targets: Sequence[Target], workdir: Path)
                     )
                 except (harness.NotServing, OSError) as exc:
                     report.failures.append(f"the ceiling under {kind} could not start: {exc}")
+        if args.workers:
+            for name, extra in WORKER_SERVERS.items():
+                log(f"part 1: starting {name} ({' '.join(extra)})")
+                servers[name] = stack.enter_context(
+                    harness.serve_gateway(
+                        cluster,
+                        harness.free_port(),
+                        workdir / f"{name}.log",
+                        name=name,
+                        extra_args=extra,
+                        beside=gateway,
+                    )
+                )
         scripts = {
             t.name: post_script(workdir, t.name, t.body) for t in targets if t.body is not None
         }
@@ -249,6 +271,13 @@ def run_load(args: argparse.Namespace, targets: Sequence[Target], workdir: Path)
                     report.runs.append(
                         load_once(chosen, target, connections, duration, scripts.get(target.name))
                     )
+        for target in targets:
+            for name in WORKER_SERVERS:
+                if (chosen := servers.get(name)) is None or target.name not in WORKER_TARGETS:
+                    continue
+                log(f"part 1: {target.label}, {WORKER_CONNECTIONS} conn., {name}")
+                script = scripts.get(target.name)
+                report.runs.append(load_once(chosen, target, WORKER_CONNECTIONS, duration, script))
         for name, server in servers.items():
             if server.pid and name in before:
                 after = harness.process_figures(server.pid)
@@ -343,6 +372,7 @@ def format_load(report: LoadReport, targets: Sequence[Target], duration: float) 
         "cephgw/ceiling: cephgw's req/s as a share of the ceiling's"
     )
     lines += format_ceilings(report)
+    lines += format_workers(report, targets)
     lines += format_processes(report)
     lines += format_problems(report)
     return lines
@@ -386,6 +416,44 @@ def format_ceilings(report: LoadReport) -> list[str]:
     return lines
 
 
+def format_workers(report: LoadReport, targets: Sequence[Target]) -> list[str]:
+    c = WORKER_CONNECTIONS
+    rados_name, two_name = WORKER_SERVERS
+    rows = [
+        (
+            t,
+            report.find(t.name, "cephgw", c),
+            report.find(t.name, rados_name, c),
+            report.find(t.name, two_name, c),
+        )
+        for t in targets
+        if t.name in WORKER_TARGETS
+    ]
+    if not any(row[3] for row in rows):
+        return []
+    width = max(len(row[0].label) for row in rows) + 1
+    head = f"{'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'cpu/req':>7}"
+    lines = [
+        "",
+        f"Workers at {c} conn.: cephgw (1 process, jobs in memory), with --job-store rados, "
+        "and with --workers 2 (rados jobs)",
+        f"{'target':<{width}}|{'1 worker, memory':^34}|{'1 worker, rados':^34}|"
+        f"{'2 workers, rados':^34}|{'2w/1w':>6}",
+        f"{'':<{width}}|{head} |{head} |{head} |",
+    ]
+    for target, memory, rados, two in rows:
+        gain = (
+            f"{two.result.rps / rados.result.rps:>5.2f}x"
+            if two and rados and rados.result.rps
+            else f"{'-':>6}"
+        )
+        lines.append(
+            f"{target.label:<{width}}|{_cells(memory)} |{_cells(rados)} |{_cells(two)} |{gain}"
+        )
+    lines.append("2w/1w: req/s of 2 workers over 1 worker, both with the rados job store")
+    return lines
+
+
 def format_processes(report: LoadReport) -> list[str]:
     if not report.processes:
         return []
@@ -398,6 +466,8 @@ def format_processes(report: LoadReport) -> list[str]:
         "module": "ceph-mgr (serves the module)",
         "cephgw": "cephgw (granian: 2 processes)",
         "ceiling-granian": "ceiling-granian (2 processes)",
+        "cephgw-rados": "cephgw --job-store rados",
+        "cephgw-2-workers": "cephgw --workers 2 (3 processes)",
     }
     for name, (pid, before, after) in report.processes.items():
         lines.append(
@@ -449,6 +519,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--targets", help="comma-separated target names (default: all)")
     parser.add_argument(
         "--no-module", dest="module", action="store_false", help="leave the restful module out"
+    )
+    parser.add_argument(
+        "--no-workers",
+        dest="workers",
+        action="store_false",
+        help="leave out the rados job store and --workers 2 runs",
     )
     parser.add_argument(
         "--quick",

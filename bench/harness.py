@@ -96,6 +96,7 @@ class Server:
     trust: ssl.SSLContext
     pid: int | None  # the serving process (None: not ours to watch)
     log: Path | None = None
+    certificate: str = ""  # the PEM it serves, when the bench made it
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log and self.log.exists() else ""
@@ -200,18 +201,26 @@ def serve_gateway(
     key_name: str = "bench",
     ready_path: str = "/osd",
     env: Mapping[str, str] | None = None,
+    name: str = "cephgw",
+    extra_args: Sequence[str] = (),
+    beside: Server | None = None,
 ) -> Iterator[Server]:
-    """`cephgw serve --mgr-name MGR` over TLS on 127.0.0.1:`port`, once it answers 200."""
-    cert_pem = make_gateway_certificate(cluster)
-    auth = create_key(cluster, key_name)
+    """`cephgw serve --mgr-name MGR` over TLS on 127.0.0.1:`port`, once it answers 200.
+
+    `beside`: a gateway already serving on the cluster, whose certificate and key this one
+    shares (none is made: a new one in config-key would not be the first one's).
+    """
+    cert_pem = beside.certificate if beside else make_gateway_certificate(cluster)
+    auth = beside.auth if beside else create_key(cluster, key_name)
     args = [CEPHGW, "serve", "--conf", str(cluster.conf), "--keyring", str(cluster.keyring)]
     args += ["--mgr-name", cluster.mgr_name, "--addr", "127.0.0.1", "--port", str(port)]
+    args += extra_args
     environment = project_env(cluster, CEPHGW_LOG_LEVEL="warning", **(env or {}))
     with started(args, environment, log) as proc:
         url = f"https://127.0.0.1:{port}"
         trust = ssl.create_default_context(cadata=cert_pem)  # its SAN names 127.0.0.1
         wait_until_serving(url + ready_path, auth, trust, proc=proc, log=log)
-        yield Server("cephgw", url, auth, trust, proc.pid, log)
+        yield Server(name, url, auth, trust, proc.pid, log, cert_pem)
 
 
 def mgr_pid(cluster: dev_cluster.DevCluster) -> int | None:

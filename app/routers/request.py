@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from app.ceph.commands import paginate
 from app.deps import AdminKeyDep, CommandPolicyDep, JobRunnerDep, JobTableDep, KeyDep
 from app.errors import NotFound
 from app.models.error import BODY_ERRORS, KEYED_ERRORS
@@ -47,7 +46,7 @@ _JOB_TABLE = (
     ),
 )
 async def list_requests(jobs: JobTableDep, _key: KeyDep, page: PageQuery = None) -> list[Any]:
-    return paginate(await jobs.list_records(), page)
+    return await jobs.list_records(page)
 
 
 @router.post(
