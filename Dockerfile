@@ -36,17 +36,18 @@ FROM debian:${DEBIAN_RELEASE}-slim
 
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends python3 python3-rados \
+    && apt-get install -y --no-install-recommends python3 python3-rados python3-ceph-argparse \
     && rm -rf /var/lib/apt/lists/*
 
 COPY --from=build /opt/cephgw /opt/cephgw
 
-# As scripts/bootstrap.sh does: only the rados extension module is linked into the venv
-# (not Debian's whole dist-packages), and the build fails here if the venv cannot import it.
+# As scripts/bootstrap.sh does: only the rados extension module and ceph_argparse are linked
+# into the venv (not Debian's whole dist-packages), and the build fails here if the venv
+# cannot import them.
 RUN set -- /usr/lib/python3/dist-packages/rados.cpython-*.so \
     && site="$(/opt/cephgw/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" \
-    && ln -s "$1" "$site/" \
-    && /opt/cephgw/bin/python -c 'import rados' \
+    && ln -s "$1" /usr/lib/python3/dist-packages/ceph_argparse.py "$site/" \
+    && /opt/cephgw/bin/python -c 'import rados, ceph_argparse' \
     && groupadd --system --gid 10001 cephgw \
     && useradd --system --uid 10001 --gid cephgw --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin cephgw

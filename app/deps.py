@@ -15,7 +15,13 @@ from starlette.datastructures import State
 
 from app.auth import Identity, KeyStore, Role, basic_auth, require_role
 from app.ceph.client import CephClient
-from app.ceph.commands import CommandTableCache, DenyRule, check_not_denied, check_read_only
+from app.ceph.commands import (
+    CommandTableCache,
+    DenyRule,
+    check_not_denied,
+    check_read_only,
+    check_valid,
+)
 from app.ceph.maps import ClusterMaps
 from app.ceph.perf import PerfSchemaCache
 from app.errors import Forbidden, TooManyRequests, Unauthorized
@@ -161,7 +167,8 @@ def _depends_on(dependant: Dependant, call: object) -> bool:
 class CommandPolicy:
     """Which commands the request's key may run through POST /request: none that the deny-list
     refuses; for a read-only key, only those the cluster's command table marks as only reading
-    (a 403 naming the first other one, before any job exists)."""
+    (a 403 naming the first other one, before any job exists); and only commands that table
+    takes, with their arguments (400)."""
 
     def __init__(
         self, identity: Identity, deny_rules: list[DenyRule], tables: CommandTableCache
@@ -171,10 +178,13 @@ class CommandPolicy:
         self._tables = tables
 
     async def allowed(self, waves: Waves) -> Waves:
-        """`waves`, once every command is allowed."""
+        """`waves`, once every command is allowed, and valid for the cluster's command table
+        (400 naming the first that is not: none reaches the mon)."""
         check_not_denied(waves, self._deny_rules)
+        table = await self._tables.get()
         if self._identity.role is Role.READ_ONLY:
-            check_read_only(waves, await self._tables.get(), self._identity.name)
+            check_read_only(waves, table, self._identity.name)
+        check_valid(waves, table)
         return waves
 
 

@@ -13,8 +13,9 @@ host_tools=1
 
 # zabbix-agent2: the real Zabbix client of tests/integration/test_clients.py; haproxy: the
 # load balancer of tests/integration/test_balancer.py.
-apt_packages=(ceph-mon ceph-mgr ceph-osd ceph-mgr-modules-core python3-rados python3-venv curl
-    zabbix-agent2 haproxy)
+# python3-ceph-argparse: the CLI's command validation, which POST /request applies.
+apt_packages=(ceph-mon ceph-mgr ceph-osd ceph-mgr-modules-core python3-rados python3-ceph-argparse
+    python3-venv curl zabbix-agent2 haproxy)
 # chromium + chromium-driver: the Swagger UI browser test (tests/integration/test_swagger_ui.py).
 [ "$host_tools" = 1 ] && apt_packages+=(chromium chromium-driver)
 # wrk: the load generator of `make bench` (bench/bench_all.py).
@@ -47,7 +48,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     touch "$stamp"
 fi
 
-# Only the rados extension module goes into the venv, not Debian's whole dist-packages.
+# Only the rados extension module and ceph_argparse go into the venv, not Debian's whole
+# dist-packages.
 site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 so=$(ls /usr/lib/python3/dist-packages/rados.cpython-*.so 2>/dev/null | head -n1 || true)
 if [ -z "$so" ]; then
@@ -55,7 +57,12 @@ if [ -z "$so" ]; then
     exit 2
 fi
 ln -sf "$so" "$site/$(basename "$so")"
+ln -sf /usr/lib/python3/dist-packages/ceph_argparse.py "$site/ceph_argparse.py"
 .venv/bin/python -c 'import rados' || { echo "bootstrap: the venv cannot import rados" >&2; exit 2; }
+.venv/bin/python -c 'import ceph_argparse' || {
+    echo "bootstrap: the venv cannot import ceph_argparse (python3-ceph-argparse)" >&2
+    exit 2
+}
 
 [ "$host_tools" = 1 ] || exit 0
 # openapi-typescript and tsc for the TypeScript SDK check, pinned by tests/sdk/ts/package-lock.json.

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
-from app.errors import Forbidden, GatewayError
+from app.errors import BadRequest, Forbidden, GatewayError
 
 if TYPE_CHECKING:
     from app.ceph.client import CephClient
@@ -187,17 +187,70 @@ class CommandTable:
 
     def __init__(self, descriptions: Iterable[Mapping[str, Any]]) -> None:
         perms: dict[str, set[str]] = {}
+        self._signatures: dict[str, list[Sequence[Any]]] = {}
         for description in descriptions:
-            prefix = _literal_prefix(description.get("sig", ()))
+            signature = description.get("sig", ())
+            prefix = _literal_prefix(signature)
             if prefix:
                 perms.setdefault(prefix, set()).add(str(description.get("perm", "")))
+                self._signatures.setdefault(prefix, []).append(signature)
         self._commands = {p: CommandInfo(p, frozenset(v)) for p, v in perms.items()}
+        self._parsed: dict[str, list[Any]] = {}  # prefix → ceph_argparse's signatures
 
     def __len__(self) -> int:
         return len(self._commands)
 
     def get(self, prefix: str) -> CommandInfo | None:
         return self._commands.get(_normalise_prefix(prefix))
+
+    def problem(self, command: Mapping[str, Any]) -> str | None:
+        """Why the cluster would refuse `command` (an unknown prefix, a missing, unknown or
+        malformed argument), as the `ceph` CLI finds it: with Debian's python3-ceph-argparse,
+        against the same table. None when one of its prefix's signatures takes it."""
+        import ceph_argparse  # Debian's, linked into the venv like rados
+
+        prefix = _normalise_prefix(str(command.get("prefix", "")))
+        if prefix not in self._signatures:
+            return "no such command in the cluster's command table"
+        if prefix not in self._parsed:
+            self._parsed[prefix] = [
+                ceph_argparse.parse_funcsig(sig) for sig in self._signatures[prefix]
+            ]
+        words = [*prefix.split(), *_named_arguments(command)]
+        reasons: list[str] = []
+        for signature in self._parsed[prefix]:
+            try:
+                ceph_argparse.validate(words, signature)
+            except ceph_argparse.ArgumentError as exc:
+                reasons.append(str(exc))
+            else:
+                return None
+        return reasons[0]
+
+
+# Arguments every command takes, which no signature lists: the output format the CLI adds.
+_ANY_COMMAND_ARGUMENTS = frozenset({"prefix", "format"})
+
+
+def _named_arguments(command: Mapping[str, Any]) -> list[str]:
+    """A command's arguments as the CLI's `--name=value` words (a list: one word a value)."""
+    words: list[str] = []
+    for name, value in command.items():
+        if name in _ANY_COMMAND_ARGUMENTS:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            shown = ("true" if item else "false") if isinstance(item, bool) else str(item)
+            words.append(f"--{name}={shown}")
+    return words
+
+
+def check_valid(waves: Iterable[Iterable[Mapping[str, Any]]], table: CommandTable) -> None:
+    """Raise 400 naming the first command the cluster would refuse; nothing has run yet."""
+    for wave in waves:
+        for command in wave:
+            reason = table.problem(command)
+            if reason is not None:
+                raise BadRequest(f"'{humanize_command(command)}': {reason}")
 
 
 def check_read_only(

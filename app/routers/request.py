@@ -62,7 +62,9 @@ async def list_requests(jobs: JobTableDep, _key: KeyDep, page: PageQuery = None)
         '`{"prefix": ..., <arguments>}`, or waves of them (`[[c1, c2], [c3]]` runs c1 and '
         "c2 at once, then c3). A failed command does not stop the later waves, as in the "
         "module. Commands that hand out secrets (cephx keys, API keys) are refused with 403 "
-        "by the gateway's deny-list before anything runs. An admin key runs any other "
+        "by the gateway's deny-list before anything runs, and a command the cluster's "
+        "command table does not take (an unknown prefix; a missing, unknown or malformed "
+        "argument, as the `ceph` CLI checks them) with 400 naming it. An admin key runs any other "
         "command; a read-only key only those that the cluster's own command table (the mon's "
         "and mgr's command descriptions) marks as only reading (`status`, `df`, `osd tree`, "
         "`pg dump`...), and never config-key reads. Answers the job at once, or with "

@@ -220,6 +220,43 @@ def test_nothing_is_half_applied(client: TestClient, admin_auth: Auth, cluster: 
     assert not config_key_exists(cluster, key)
 
 
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (
+            {"prefix": "osd pool stats extra"},
+            "'osd pool stats extra': no such command in the cluster's command table",
+        ),
+        (
+            {"prefix": "osd pool get", "pool": "rbd", "var": "colour"},
+            "'osd pool get pool=rbd var=colour': colour not in size|min_size|",
+        ),
+        (
+            {"prefix": "osd pool create", "pool": "x", "pg_num": "many"},
+            "'osd pool create pool=x pg_num=many': many doesn't represent an int",
+        ),
+        (
+            {"prefix": "config-key set"},
+            "'config-key set': missing required parameter key(<string>)",
+        ),
+    ],
+    ids=["unknown prefix", "bad choice", "not an int", "missing argument"],
+)
+def test_a_command_the_cluster_would_refuse_is_400_before_any_job(
+    client: TestClient, admin_auth: Auth, cluster: DevCluster, bad: dict[str, Any], message: str
+) -> None:
+    """Checked as the `ceph` CLI checks, against the cluster's own command table: nothing of
+    the job runs, not even its valid earlier wave."""
+    key = f"h-jobs-test/{uuid.uuid4()}"
+    setter = {"prefix": "config-key set", "key": key, "val": "1"}
+    before = client.get("/request", auth=admin_auth).json()
+    r = client.post("/request?wait=1", json=[[setter], [OSD_STAT, bad]], auth=admin_auth)
+    assert r.status_code == 400, r.text
+    assert r.json()["message"].startswith(message), r.json()
+    assert client.get("/request", auth=admin_auth).json() == before
+    assert not config_key_exists(cluster, key)
+
+
 @pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded"])
 def test_a_body_that_is_not_json_is_400(
     client: TestClient, admin_auth: Auth, content_type: str

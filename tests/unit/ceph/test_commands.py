@@ -1,4 +1,5 @@
-"""The command table's pure parts: prefixes, read-only commands, and the read-only refusal."""
+"""The command table's pure parts: prefixes, read-only commands, the read-only refusal, and
+the validation of a command against the table."""
 
 from __future__ import annotations
 
@@ -6,8 +7,15 @@ from typing import Any
 
 import pytest
 
-from app.ceph.commands import CommandTable, check_read_only, read_only_refusal
-from app.errors import Forbidden
+from app.ceph.commands import (
+    CommandTable,
+    check_read_only,
+    check_valid,
+    humanize_command,
+    read_only_refusal,
+)
+from app.errors import BadRequest, Forbidden
+from tests.support import load_sample
 
 # Entries as `get_command_descriptions` gives them (Pacific's, trimmed).
 DESCRIPTIONS: list[dict[str, Any]] = [
@@ -70,3 +78,63 @@ def test_anything_else_is_refused_naming_the_command(
     assert refused.value.message.startswith("key 'zabbix' is read-only and '")
     assert reason in refused.value.message
     assert refused.value.status_code == 403
+
+
+# -- validation, as the `ceph` CLI validates (Pacific's recorded table, Debian's ceph_argparse)
+
+
+@pytest.fixture(scope="module")
+def pacific() -> CommandTable:
+    return CommandTable(load_sample("get_command_descriptions.pacific.json").values())
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        {"prefix": "status", "format": "json"},
+        {"prefix": "osd pool get", "pool": "rbd", "var": "size"},
+        {"prefix": "osd pool create", "pool": "p", "pg_num": 8},
+        {
+            "prefix": "osd pool delete",
+            "pool": "p",
+            "pool2": "p",
+            "yes_i_really_really_mean_it": True,
+        },
+        {"prefix": "osd out", "ids": ["0", "1"]},
+        {"prefix": "osd reweight", "id": 0, "weight": 0.5},
+        {"prefix": "osd blocklist", "blocklistop": "add", "addr": "192.0.2.1:0/7", "expire": 30.0},
+        {"prefix": "config-key set", "key": "a/b", "val": "x=y z"},
+        {"prefix": "auth caps", "entity": "client.x", "caps": ["mon", "allow r"]},
+        {"prefix": "pg dump"},  # a mgr command: the mon's table lists it too
+        {"prefix": "  osd   stat "},  # the prefix as the deny-list normalises it
+    ],
+)
+def test_commands_the_cli_takes_are_valid(pacific: CommandTable, command: dict[str, Any]) -> None:
+    assert pacific.problem(command) is None
+    check_valid([[command]], pacific)
+
+
+@pytest.mark.parametrize(
+    ("command", "reason"),
+    [
+        ({"prefix": "no such command"}, "no such command in the cluster's command table"),
+        ({"prefix": "osd pool get", "var": "size"}, "missing required parameter pool(<poolname>)"),
+        (
+            {"prefix": "osd pool create", "pool": "p", "pg_num": "many"},
+            "many doesn't represent an int",
+        ),
+        ({"prefix": "osd pool get", "pool": "p", "var": "bogus"}, "bogus not in size|min_size|"),
+        ({"prefix": "osd stat", "colour": "blue"}, "unused arguments: ['--colour=blue']"),
+        ({"prefix": "osd set", "key": "sleepy"}, "sleepy not in "),
+    ],
+)
+def test_what_the_cli_would_refuse_is_a_400_naming_it(
+    pacific: CommandTable, command: dict[str, Any], reason: str
+) -> None:
+    problem = pacific.problem(command)
+    assert problem is not None
+    assert problem.startswith(reason), problem
+    with pytest.raises(BadRequest) as refused:
+        check_valid([[{"prefix": "status"}], [{"prefix": "df"}, command]], pacific)
+    assert refused.value.status_code == 400
+    assert refused.value.message == f"'{humanize_command(command)}': {problem}"
