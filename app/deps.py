@@ -171,11 +171,16 @@ class CommandPolicy:
     takes, with their arguments (400)."""
 
     def __init__(
-        self, identity: Identity, deny_rules: list[DenyRule], tables: CommandTableCache
+        self,
+        identity: Identity,
+        deny_rules: list[DenyRule],
+        tables: CommandTableCache,
+        ceph: CephClient,
     ) -> None:
         self._identity = identity
         self._deny_rules = deny_rules
         self._tables = tables
+        self._ceph = ceph
 
     async def allowed(self, waves: Waves) -> Waves:
         """`waves`, once every command is allowed, and valid for the cluster's command table
@@ -185,6 +190,9 @@ class CommandPolicy:
         if self._identity.role is Role.READ_ONLY:
             check_read_only(waves, table, self._identity.name)
         check_valid(waves, table)
+        if table.served_by_mgr(waves) is not None:
+            # The mon would pass it on and wait out the job's timeout for a mgr: 503 now.
+            await self._ceph.require_active_mgr()
         return waves
 
 
@@ -192,7 +200,7 @@ async def get_command_policy(request: Request, identity: KeyDep) -> CommandPolic
     # The deny-list (parsed once at start-up) and the command tables from the app's state,
     # not two dependencies more on the path of every write.
     state = app_state(request)
-    return CommandPolicy(identity, state["deny_rules"], state["commands"])
+    return CommandPolicy(identity, state["deny_rules"], state["commands"], state["ceph"])
 
 
 CommandPolicyDep = Annotated[CommandPolicy, Depends(get_command_policy)]

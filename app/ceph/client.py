@@ -31,6 +31,9 @@ T = TypeVar("T")
 # Ceph's own CLI adds this to every command; the module's JSON comes from the same dumps.
 _FORMAT = {"format": "json"}
 
+# Seconds a look at the mgr map (is a mgr active?) is trusted before a mgr command.
+MGR_MAP_MAX_AGE = 1.0
+
 # Omap entries read in one operation; more are read page by page.
 _OMAP_PAGE = 1000
 
@@ -67,6 +70,9 @@ class CephClient:
         self.unreachable_since: float | None = time.monotonic()
         self._in_flight: dict[str, _SharedCall] = {}
         self._ioctxs: dict[tuple[str, str], Any] = {}  # (pool, namespace) → open I/O context
+        # Whether the mgr map had an active mgr when last asked (`require_active_mgr`).
+        self._mgr_active = True
+        self._mgr_checked_at = -MGR_MAP_MAX_AGE
 
     @property
     def connected(self) -> bool:
@@ -323,7 +329,7 @@ class CephClient:
 
     # -- async twins ----------------------------------------------------------------------------
 
-    async def _run(self, fn: Callable[[], T]) -> T:
+    async def _run(self, fn: Callable[[], T], *, through_mon: bool = True) -> T:
         # librados enforces its own timeouts; this outer one only guards against a call that
         # ignores them, and abandons (not kills) the thread so the client gets its 504.
         def tracked() -> T:
@@ -342,10 +348,13 @@ class CephClient:
                     tracked, limiter=self._limiter, abandon_on_cancel=True
                 )
         except TimeoutError as exc:
-            self._no_answer()
+            if through_mon:
+                self._no_answer()
             raise CephError(errno.ETIMEDOUT, "the cluster did not answer in time") from exc
         except (CephError, ServiceUnavailable) as exc:
-            if isinstance(exc, ServiceUnavailable) or exc.errno == errno.ETIMEDOUT:
+            # A mgr or an OSD that does not answer says nothing of the mons (jobs go on).
+            timed_out = isinstance(exc, ServiceUnavailable) or exc.errno == errno.ETIMEDOUT
+            if timed_out and through_mon:
                 self._no_answer()
             raise
         self.unreachable_since = None
@@ -375,10 +384,28 @@ class CephClient:
         return result
 
     async def amgr_command(self, command: Mapping[str, Any], target: str | None = None) -> bytes:
-        return await self._run(lambda: self.mgr_command(command, target))
+        if target is None:
+            await self.require_active_mgr()
+        return await self._run(lambda: self.mgr_command(command, target), through_mon=False)
 
     async def aosd_command(self, osd_id: int, command: Mapping[str, Any]) -> bytes:
-        return await self._run(lambda: self.osd_command(osd_id, command))
+        return await self._run(lambda: self.osd_command(osd_id, command), through_mon=False)
+
+    async def require_active_mgr(self) -> None:
+        """503 at once while the mgr map has no active mgr: a command for the active mgr
+        would wait out its whole timeout for one. The map is asked at most every
+        MGR_MAP_MAX_AGE seconds (one call for every request waiting)."""
+        now = time.monotonic()
+        if now - self._mgr_checked_at > MGR_MAP_MAX_AGE:
+            stat: Any = await self.mon_json({"prefix": "mgr stat"})
+            self._mgr_active = bool(isinstance(stat, dict) and stat.get("available"))
+            self._mgr_checked_at = time.monotonic()
+        if not self._mgr_active:
+            raise ServiceUnavailable(
+                "no mgr is active (the cluster's mgr map has none): this needs the active "
+                "mgr; it answers again once a mgr is active",
+                retry_after=max(1, int(MGR_MAP_MAX_AGE * 5)),
+            )
 
     async def await_for_latest_osdmap(self) -> None:
         await self._run(self.wait_for_latest_osdmap)

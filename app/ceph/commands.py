@@ -170,12 +170,18 @@ def _literal_prefix(signature: Sequence[Any]) -> str:
     return " ".join(words)
 
 
+# A description's flag for a command the mgr serves (the mon passes it on: with no active
+# mgr it waits for one); Ceph's MonCommand::FLAG_MGR.
+FLAG_MGR = 8
+
+
 @dataclass(frozen=True)
 class CommandInfo:
     """What the table says of one command prefix (every signature it has, mon's and mgr's)."""
 
     prefix: str
     perms: frozenset[str]
+    served_by_mgr: bool = False
 
     @property
     def read_only(self) -> bool:
@@ -187,6 +193,7 @@ class CommandTable:
 
     def __init__(self, descriptions: Iterable[Mapping[str, Any]]) -> None:
         perms: dict[str, set[str]] = {}
+        by_mgr: set[str] = set()
         self._signatures: dict[str, list[Sequence[Any]]] = {}
         for description in descriptions:
             signature = description.get("sig", ())
@@ -194,7 +201,9 @@ class CommandTable:
             if prefix:
                 perms.setdefault(prefix, set()).add(str(description.get("perm", "")))
                 self._signatures.setdefault(prefix, []).append(signature)
-        self._commands = {p: CommandInfo(p, frozenset(v)) for p, v in perms.items()}
+                if int(description.get("flags", 0) or 0) & FLAG_MGR:
+                    by_mgr.add(prefix)
+        self._commands = {p: CommandInfo(p, frozenset(v), p in by_mgr) for p, v in perms.items()}
         self._parsed: dict[str, list[Any]] = {}  # prefix → ceph_argparse's signatures
 
     def __len__(self) -> int:
@@ -226,6 +235,15 @@ class CommandTable:
             else:
                 return None
         return reasons[0]
+
+    def served_by_mgr(self, waves: Iterable[Iterable[Mapping[str, Any]]]) -> str | None:
+        """The first command of `waves` that the mgr serves (humanised), or None."""
+        for wave in waves:
+            for command in wave:
+                info = self.get(str(command.get("prefix", "")))
+                if info is not None and info.served_by_mgr:
+                    return humanize_command(command)
+        return None
 
 
 # Arguments every command takes, which no signature lists: the output format the CLI adds.

@@ -19,12 +19,20 @@ from __future__ import annotations
 #   state.py      DevCluster and cluster.json: load, status
 #   bootstrap.py  making the mons, the mgr, each OSD and the pools
 #   readiness.py  waiting for the quorum, OSDs up, the mgr available and the PGs active+clean
-#   lifecycle.py  up, down, start_osd, stop_mon, start_mon
+#   lifecycle.py  up, down, start_osd, stop_mon, start_mon, stop_mgr, start_mgr
 #   command.py    `cephgw dev-cluster up|down|status`
 from cli.dev_cluster.bootstrap import POOL_PG_NUM
 from cli.dev_cluster.command import add_arguments, run
 from cli.dev_cluster.conf import DEFAULT_DIR, MAX_MONS, MGR_NAME, MON_NAME, PYO3_PACKAGES
-from cli.dev_cluster.lifecycle import down, start_mon, start_osd, stop_mon, up
+from cli.dev_cluster.lifecycle import (
+    down,
+    start_mgr,
+    start_mon,
+    start_osd,
+    stop_mgr,
+    stop_mon,
+    up,
+)
 
 # Process helpers the tests reach for (tests/unit/cli, tests/integration/ceph/test_perf.py).
 from cli.dev_cluster.processes import _cmdline as _cmdline
@@ -58,9 +66,11 @@ __all__ = [
     "down",
     "load",
     "run",
+    "start_mgr",
     "start_mon",
     "start_osd",
     "status",
+    "stop_mgr",
     "stop_mon",
     "up",
 ]

@@ -18,6 +18,7 @@ from cli.dev_cluster.conf import (
     MGR_NAME,
     _check_directory,
     _conf_text,
+    _mgr_environment,
     _mon_names,
     _plan_mons,
 )
@@ -170,3 +171,24 @@ def start_mon(cluster: DevCluster, name: str, *, timeout: float = 30.0) -> int:
     if pid is not None and _is_ours(pid, cluster.conf):
         raise DevClusterError(f"{daemon} of {cluster.directory} already runs (pid {pid})")
     return _start_daemon(cluster.directory, "ceph-mon", daemon, _Deadline(timeout))
+
+
+def stop_mgr(cluster: DevCluster, *, kill: bool = False, timeout: float = 30.0) -> int:
+    """Stops the mgr (SIGTERM, or SIGKILL with `kill`); returns its pid once it is gone.
+
+    The mon marks it failed only after mgr_beacon_grace; `ceph mgr fail NAME` tells it at
+    once. `start_mgr` brings it back.
+    """
+    sig = signal.SIGKILL if kill else signal.SIGTERM
+    return _stop_daemon(cluster.directory, f"mgr.{cluster.mgr_name}", sig, _Deadline(timeout))
+
+
+def start_mgr(cluster: DevCluster, *, timeout: float = 30.0) -> int:
+    """Starts the mgr of a running cluster again, as `up` started it; returns its pid once
+    the daemon runs (not once it is active)."""
+    daemon = f"mgr.{cluster.mgr_name}"
+    pid = _read_pid(cluster.directory / "run" / f"{daemon}.pid")
+    if pid is not None and _is_ours(pid, cluster.conf):
+        raise DevClusterError(f"{daemon} of {cluster.directory} already runs (pid {pid})")
+    env = _mgr_environment(cluster.directory)
+    return _start_daemon(cluster.directory, "ceph-mgr", daemon, _Deadline(timeout), env=env)

@@ -318,9 +318,11 @@ def report(endpoint: str, differences: Sequence[Difference], limit: int = 40) ->
 def compare_shapes(gateway: Any, recorded: Any, *, place: str = ROOT) -> list[Difference]:
     """Differences in key names, nesting and JSON types only, values aside.
 
-    For an answer recorded on another cluster: lists may differ in length (another number of
-    pools, OSDs...), so each gateway item is held to the recorded item at its index, or to
-    the last recorded one past the end.
+    For an answer recorded on another cluster: lists may differ in length and in what they
+    hold (another number of pools, OSDs; pools made with other options), so each gateway item
+    is held to the recorded item at its index (the last one past the end) when it has that
+    one's shape, else to the recorded item it differs least from: a pool the recording's
+    cluster did not have is held to the recorded pool most like it.
     """
     out: list[Difference] = []
     _walk_shape(gateway, recorded, place, out)
@@ -343,7 +345,20 @@ def _walk_shape(gw: Any, rec: Any, place: str, out: list[Difference]) -> None:
                 _walk_shape(gw[key], rec[key], _child(place, key), out)
     elif tg == "list" and rec:
         for index, item in enumerate(gw):
-            _walk_shape(item, rec[min(index, len(rec) - 1)], _child(place, index), out)
+            here = _child(place, index)
+            candidates = [rec[min(index, len(rec) - 1)], *rec]
+            fewest: list[Difference] | None = None
+            for candidate in candidates:  # its own index first, so it wins a tie
+                found = _shape_differences(item, candidate, here)
+                if fewest is None or len(found) < len(fewest):
+                    fewest = found
+            out.extend(fewest or [])
+
+
+def _shape_differences(gw: Any, rec: Any, place: str) -> list[Difference]:
+    found: list[Difference] = []
+    _walk_shape(gw, rec, place, found)
+    return found
 
 
 @functools.cache

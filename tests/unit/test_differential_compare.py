@@ -19,6 +19,7 @@ from tests.integration.differential import (
     Volatile,
     compare,
     compare_replies,
+    compare_shapes,
     json_equal,
     json_type,
     match_place,
@@ -335,3 +336,13 @@ def test_report_lists_and_truncates() -> None:
     assert "$/0: value: gateway 0 vs module 1" in text
     assert "$/4" not in text
     assert text.endswith("... and 3 more")
+
+
+def test_a_list_item_is_held_to_the_recorded_item_most_like_it() -> None:
+    recorded = [{"pool_name": "a", "options": {}}, {"pool_name": ".mgr", "options": {"n": 1}}]
+    # A third pool, made without options, is held to the first recorded one, not the last.
+    gateway = [*recorded, {"pool_name": "cephgw", "options": {}}]
+    assert compare_shapes(gateway, recorded) == []
+    # One like no recorded item is held to the closest: one difference, not two.
+    odd = [{"pool_name": "x", "options": {"n": 1, "m": 2}}]
+    assert compare_shapes(odd, recorded) == [Difference("$/0/options/m", "extra", 2, ABSENT)]

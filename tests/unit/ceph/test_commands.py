@@ -138,3 +138,12 @@ def test_what_the_cli_would_refuse_is_a_400_naming_it(
         check_valid([[{"prefix": "status"}], [{"prefix": "df"}, command]], pacific)
     assert refused.value.status_code == 400
     assert refused.value.message == f"'{humanize_command(command)}': {problem}"
+
+
+def test_the_commands_the_mgr_serves_are_known_by_their_flag(pacific: CommandTable) -> None:
+    mon_only = [[{"prefix": "status"}], [{"prefix": "osd stat"}, {"prefix": "df"}]]
+    assert pacific.served_by_mgr(mon_only) is None
+    with_mgr = [*mon_only, [{"prefix": "osd perf"}, {"prefix": "pg dump", "format": "json"}]]
+    assert pacific.served_by_mgr(with_mgr) == "osd perf"
+    served = {p: getattr(pacific.get(p), "served_by_mgr", None) for p in ("osd df", "osd tree")}
+    assert served == {"osd df": True, "osd tree": False}
