@@ -31,8 +31,8 @@ T = TypeVar("T")
 # Ceph's own CLI adds this to every command; the module's JSON comes from the same dumps.
 _FORMAT = {"format": "json"}
 
-# Seconds a look at the mgr map (is a mgr active?) is trusted before a mgr command.
-MGR_MAP_MAX_AGE = 1.0
+# Retry-After while no mgr is active: a standby takes over within seconds.
+MGR_RETRY_AFTER = 5
 
 # Omap entries read in one operation; more are read page by page.
 _OMAP_PAGE = 1000
@@ -70,9 +70,6 @@ class CephClient:
         self.unreachable_since: float | None = time.monotonic()
         self._in_flight: dict[str, _SharedCall] = {}
         self._ioctxs: dict[tuple[str, str], Any] = {}  # (pool, namespace) → open I/O context
-        # Whether the mgr map had an active mgr when last asked (`require_active_mgr`).
-        self._mgr_active = True
-        self._mgr_checked_at = -MGR_MAP_MAX_AGE
 
     @property
     def connected(self) -> bool:
@@ -393,18 +390,14 @@ class CephClient:
 
     async def require_active_mgr(self) -> None:
         """503 at once while the mgr map has no active mgr: a command for the active mgr
-        would wait out its whole timeout for one. The map is asked at most every
-        MGR_MAP_MAX_AGE seconds (one call for every request waiting)."""
-        now = time.monotonic()
-        if now - self._mgr_checked_at > MGR_MAP_MAX_AGE:
-            stat: Any = await self.mon_json({"prefix": "mgr stat"})
-            self._mgr_active = bool(isinstance(stat, dict) and stat.get("available"))
-            self._mgr_checked_at = time.monotonic()
-        if not self._mgr_active:
+        would wait out its whole timeout for one. The map is asked every time (identical
+        asks in flight share one call): a cached "active" would miss a mgr that just went."""
+        stat: Any = await self.mon_json({"prefix": "mgr stat"})
+        if not (isinstance(stat, dict) and stat.get("available")):
             raise ServiceUnavailable(
                 "no mgr is active (the cluster's mgr map has none): this needs the active "
                 "mgr; it answers again once a mgr is active",
-                retry_after=max(1, int(MGR_MAP_MAX_AGE * 5)),
+                retry_after=MGR_RETRY_AFTER,
             )
 
     async def await_for_latest_osdmap(self) -> None:

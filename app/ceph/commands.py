@@ -320,7 +320,11 @@ async def load_command_table(ceph: CephClient) -> CommandTable:
     except GatewayError:  # no active mgr: the mon's table lists the mgr's commands too
         mgr = None
     if isinstance(mgr, dict):
-        descriptions += list(mgr.values())
+        # The mgr's own descriptions do not flag its commands as the mgr's (the mon's copy of
+        # them does, once a mgr told it of them: a new cluster's mon may not have yet).
+        descriptions += [
+            {**d, "flags": int(d.get("flags", 0) or 0) | FLAG_MGR} for d in mgr.values()
+        ]
     return CommandTable(descriptions)
 
 

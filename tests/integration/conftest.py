@@ -44,6 +44,17 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dev_cluster.De
 
 
 @pytest.fixture(scope="session")
+def three_mons(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dev_cluster.DevCluster]:
+    """A cluster of its own for the tests that kill daemons (a mon, the mgr): three mons, as
+    `cephgw dev-cluster up --mons 3` starts them, one OSD."""
+    directory = tmp_path_factory.mktemp("three-mons") / "cluster"
+    try:
+        yield dev_cluster.up(directory, osds=1, mons=3, pools=(TEST_POOL,), timeout=120)
+    finally:
+        dev_cluster.down(directory)
+
+
+@pytest.fixture(scope="session")
 def settings(cluster: dev_cluster.DevCluster) -> Settings:
     return Settings(
         conf=cluster.conf,

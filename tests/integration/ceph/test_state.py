@@ -7,7 +7,6 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
@@ -140,15 +139,6 @@ def test_reads_of_one_osd_and_of_the_pools_are_views_of_one_map(
 
 
 # -- one mon of three lost under load ------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def three_mons(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevCluster]:
-    directory = tmp_path_factory.mktemp("three-mons") / "cluster"
-    try:
-        yield dev_cluster.up(directory, osds=1, mons=3, pools=(TEST_POOL,), timeout=120)
-    finally:
-        dev_cluster.down(directory)
 
 
 def quorum_leader(cluster: DevCluster) -> str:
