@@ -16,7 +16,7 @@ from app.auth import KEY_PREFIX
 from app.jobs import JobTable
 from app.settings import Settings
 from cli.dev_cluster import DevCluster
-from tests.support import wait_until
+from tests.support import TEST_POOL, wait_until
 from tests.support.cluster import ceph_cli, ceph_cli_json, config_key_exists
 from tests.support.jobs import OSD_STAT, slow, wait_until_finished
 from tests.support.server import gateway
@@ -61,10 +61,11 @@ def test_post_one_command_without_wait_answers_at_once_with_it_running(
 def test_post_waves_without_wait_shows_the_waiting_waves(
     client: TestClient, admin_auth: Auth
 ) -> None:
-    waves = [[OSD_STAT, {"prefix": "mon stat"}], [], [{"prefix": "osd pool ls", "detail": "x"}]]
+    later = {"prefix": "osd pool ls", "detail": "detail"}
+    waves = [[OSD_STAT, {"prefix": "mon stat"}], [], [later]]
     job = client.post("/request", json=waves, auth=admin_auth).json()
     assert [r["command"] for r in job["running"]] == ["osd stat format=json", "mon stat"]
-    assert job["waiting"] == [["osd pool ls detail=x"]]  # the empty wave is dropped
+    assert job["waiting"] == [["osd pool ls detail=detail"]]  # the empty wave is dropped
     assert (job["is_waiting"], job["state"]) == (True, "pending")
     wait_until_finished(client, admin_auth, job["id"])
 
@@ -550,7 +551,9 @@ def test_many_clients_at_once(client: TestClient, admin_auth: Auth, cluster: Dev
     num_osds = ceph_cli_json(cluster, "osd", "stat")["num_osds"]
 
     def one(i: int) -> dict[str, Any]:
-        waves = [[OSD_STAT, {"prefix": "mon stat"}], [{"prefix": "osd pool ls", "n": i}]]
+        # A read of its own in every job (where object i maps): no two jobs' answers mix.
+        own = {"prefix": "osd map", "pool": TEST_POOL, "object": f"object-{i}"}
+        waves = [[OSD_STAT, {"prefix": "mon stat"}], [own]]
         r = client.post("/request?wait=1", json=waves, auth=admin_auth)
         assert r.status_code == 200
         job: dict[str, Any] = r.json()
@@ -561,7 +564,8 @@ def test_many_clients_at_once(client: TestClient, admin_auth: Auth, cluster: Dev
     assert len({j["id"] for j in jobs}) == 96
     for i, job in enumerate(jobs):
         assert job["state"] == "success", job
-        assert job["finished"][2]["command"] == f"osd pool ls n={i}"
+        assert job["finished"][2]["command"] == f"osd map pool={TEST_POOL} object=object-{i}"
+        assert f"'object-{i}'" in job["finished"][2]["outb"]
         stat = next(f for f in job["finished"] if f["command"].startswith("osd stat"))
         assert json.loads(stat["outb"])["num_osds"] == num_osds
 
