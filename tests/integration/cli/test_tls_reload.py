@@ -1,0 +1,138 @@
+"""`cephgw serve` serves a certificate replaced in config-key within 5 s, without a restart,
+while a request running across the reload completes; an unusable replacement is refused.
+
+The served certificate is read as a client sees it, with `openssl s_client`, from a new
+connection each time.
+"""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import get_args
+
+import httpx
+import pytest
+from cryptography import x509
+
+from app.settings import ServerName
+from app.tls import make_self_signed_cert
+from cli.dev_cluster import DevCluster
+from tests.support import wait_until
+from tests.support.cluster import ceph_cli
+from tests.support.jobs import assert_succeeded, slow
+from tests.support.server import cephgw, serve_tls, shown_on_failure
+
+pytestmark = pytest.mark.integration
+
+# The promise: a replaced certificate is served within this many seconds.
+RELOAD_LIMIT = 5.0
+# Waves of a slow command (each waits for the mon's next proposal, about 1 s): the job runs
+# from before the replacement until after granian's old worker was told to stop.
+SLOW_WAVES = 8
+
+
+def served_serial(port: int) -> int | None:
+    """The serial of the certificate a new TLS connection to 127.0.0.1:PORT is shown; None
+    when no handshake is made (a worker stopping, the next not accepting yet)."""
+    shown = subprocess.run(
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{port}"],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    ).stdout
+    serial = subprocess.run(
+        ["openssl", "x509", "-noout", "-serial"],
+        input=shown,
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    ).stdout
+    return int(serial.removeprefix("serial="), 16) if serial.startswith("serial=") else None
+
+
+def served_serials(port: int, until: float) -> list[tuple[float, int | None]]:
+    """(time.monotonic(), the serial shown) of new connections, one after the other, until
+    `until`."""
+    seen: list[tuple[float, int | None]] = []
+    while time.monotonic() < until:
+        seen.append((time.monotonic(), served_serial(port)))
+        time.sleep(0.05)
+    return seen
+
+
+def serial_of(cert_pem: str) -> int:
+    return x509.load_pem_x509_certificate(cert_pem.encode()).serial_number
+
+
+@pytest.mark.parametrize("server", get_args(ServerName))
+def test_a_certificate_replaced_in_config_key_is_served_within_5_s(
+    cluster: DevCluster, admin_auth: tuple[str, str], tmp_path: Path, server: ServerName
+) -> None:
+    mgr_name = f"tlsreload-{server}"
+    with (
+        serve_tls(cluster, mgr_name, admin_auth, tmp_path / "serve.log", server=server) as gw,
+        shown_on_failure(gw),
+        ThreadPoolExecutor(1) as background,
+    ):
+        assert served_serial(gw.port) == serial_of(gw.cert_pem)
+        running = background.submit(
+            httpx.post,
+            f"{gw.url}/request?wait=1",
+            json=[[slow()] for _ in range(SLOW_WAVES)],
+            auth=admin_auth,
+            verify=gw.ssl_context(),
+            timeout=60,
+        )
+        finished: list[float] = []
+        running.add_done_callback(lambda _: finished.append(time.monotonic()))
+        made = cephgw(cluster, "create-self-signed-cert", "--mgr-name", mgr_name)
+        replaced = time.monotonic()  # the key was stored last, just before the command ended
+        assert made.returncode == 0, made.stderr
+        new_pem = ceph_cli(cluster, "config-key", "get", f"mgr/restful/{mgr_name}/crt")
+        # Every new connection until well past the limit: the delay is until the last one
+        # shown the old certificate (granian's old worker accepts beside the new for a while).
+        seen = served_serials(gw.port, until=replaced + RELOAD_LIMIT + 3)
+        old_seen = [t for t, serial in seen if serial != serial_of(new_pem)]
+        delay = (max(old_seen) if old_seen else 0) - replaced
+        print(f"{server}: the new certificate was served alone {delay:.2f} s after it was stored")
+        assert delay <= RELOAD_LIMIT, seen
+        assert seen[-1][1] == serial_of(new_pem), seen
+
+        answer = running.result()
+        assert answer.status_code == 200, answer.text
+        assert_succeeded(answer.json())
+        # It ran across the reload: it ended after the old certificate was last served (by
+        # granian's old worker, which then stopped accepting and finished it).
+        assert old_seen, "the old certificate was never seen after it was replaced"
+        assert finished[0] > max(old_seen), (finished[0] - replaced, delay)
+
+        # /readyz tells the new certificate's expiry, over a connection that trusts it only.
+        new_cert = x509.load_pem_x509_certificate(new_pem.encode())
+        readiness = httpx.get(
+            f"{gw.url}/readyz", verify=ssl.create_default_context(cadata=new_pem), timeout=10
+        )
+        assert readiness.status_code == 200, readiness.text
+        assert f"certificate valid until {new_cert.not_valid_after_utc}" in readiness.text
+
+        # A replacement whose key is not the certificate's: refused, the last one served on.
+        other_cert = tmp_path / "other.crt"
+        other_cert.write_text(make_self_signed_cert("other.example.org")[0])
+        ceph_cli(cluster, "config-key", "set", f"mgr/restful/{mgr_name}/crt", "-i", str(other_cert))
+        wait_until(
+            lambda: "refused the new TLS certificate" in gw.output(),
+            "the gateway refuses the certificate that does not match its key",
+            limit=RELOAD_LIMIT,
+            interval=0.2,
+            detail=gw.output,
+        )
+        assert "the private key is not the certificate's key" in gw.output()
+        time.sleep(2.5)  # another look at the source or more: still refused
+        assert served_serial(gw.port) == serial_of(new_pem)
+        assert gw.output().count("refused the new TLS certificate") == 1
