@@ -6,7 +6,8 @@ disk is served within seconds, without a restart.
 certificate there differs from the one served and is usable (a PEM certificate, and a PEM
 private key that is its key), hands it to the server's installer (`cli/serve.py`: granian
 restarts its workers on the new files; uvicorn loads it into its running SSL context). An
-unusable one is refused with a warning, once, and the old one is served on.
+unusable one, read so twice in a row, is refused with a warning, once, and the old one is
+served on.
 """
 
 from __future__ import annotations
@@ -139,18 +140,27 @@ class CertificateReloader:
         # The pair last read, so that one seen already (refused, or installed) costs nothing
         # more than the read, and a refusal is logged once, not at every read.
         self._last_read: PemPair | None = None
+        # An unusable pair read once, maybe half-way through its replacement.
+        self._unusable_once: PemPair | None = None
 
     async def check(self) -> bool:
         """One look at the source; True when a new certificate was installed."""
         pair = await self._source()
         if pair is None or pair == self._last_read:
             return False
-        self._last_read = pair
         try:
             certificate = checked_certificate(pair)
         except UnusablePemPair as exc:
+            if pair != self._unusable_once:
+                # The certificate and the key are replaced one after the other (two
+                # config-key writes, two files): a look between the two sees a new one and
+                # an old one. Refused when the next look finds the same.
+                self._unusable_once = pair
+                return False
+            self._last_read = pair
             log.warning("refused the new TLS certificate, serving the old one: %s", exc)
             return False
+        self._last_read = pair
         if pair.cert_pem == self._installed_pem:
             return False
         try:
