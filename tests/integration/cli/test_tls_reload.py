@@ -8,7 +8,6 @@ connection each time.
 from __future__ import annotations
 
 import ssl
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,10 +24,14 @@ from tests.support import wait_until
 from tests.support.cluster import ceph_cli
 from tests.support.jobs import assert_succeeded, slow
 from tests.support.server import (
+    CERTIFICATE_RELOAD_LIMIT,
     Gateway,
     cephgw,
     free_port,
+    serial_of,
     serve_tls,
+    served_alone_since,
+    served_serial,
     serving_process,
     shown_on_failure,
     wait_serving,
@@ -36,63 +39,20 @@ from tests.support.server import (
 
 pytestmark = pytest.mark.integration
 
-# The promise: a replaced certificate is served within this many seconds.
-RELOAD_LIMIT = 5.0
 # Waves of a slow command (each waits for the mon's next proposal, about 1 s): the job runs
 # from before the replacement until after granian's old worker was told to stop.
 SLOW_WAVES = 8
 
 
-def served_serial(port: int) -> int | None:
-    """The serial of the certificate a new TLS connection to 127.0.0.1:PORT is shown; None
-    when no handshake is made (a worker stopping, the next not accepting yet)."""
-    shown = subprocess.run(
-        ["openssl", "s_client", "-connect", f"127.0.0.1:{port}"],
-        input="",
-        capture_output=True,
-        text=True,
-        timeout=10,
-        check=False,
-    ).stdout
-    serial = subprocess.run(
-        ["openssl", "x509", "-noout", "-serial"],
-        input=shown,
-        capture_output=True,
-        text=True,
-        timeout=10,
-        check=False,
-    ).stdout
-    return int(serial.removeprefix("serial="), 16) if serial.startswith("serial=") else None
-
-
-def served_serials(port: int, until: float) -> list[tuple[float, int | None]]:
-    """(time.monotonic(), the serial shown) of new connections, one after the other, until
-    `until`."""
-    seen: list[tuple[float, int | None]] = []
-    while time.monotonic() < until:
-        seen.append((time.monotonic(), served_serial(port)))
-        time.sleep(0.05)
-    return seen
-
-
 def served_alone_from(gw: Gateway, serial: int, replaced: float, server: str) -> float:
-    """When (time.monotonic()) every new connection was shown the certificate `serial` from
-    then on, asserted within RELOAD_LIMIT of `replaced`: connections are made one after the
-    other until well past the limit, and the delay is until the last one shown another
-    (granian's old worker accepts beside the new one for a while)."""
-    seen = served_serials(gw.port, until=replaced + RELOAD_LIMIT + 3)
-    assert seen[-1][1] == serial, seen
-    others = [t for t, shown in seen if shown != serial]
-    alone = min(t for t, shown in seen if shown == serial and t > max(others, default=0))
+    """When (time.monotonic()) every new connection to `gw` was shown the certificate
+    `serial` from then on, asserted within CERTIFICATE_RELOAD_LIMIT of `replaced`."""
+    (alone,) = served_alone_since([gw.port], serial, until=replaced + CERTIFICATE_RELOAD_LIMIT + 3)
     print(
         f"{server}: the new certificate served alone {alone - replaced:.2f} s after it was stored"
     )
-    assert alone - replaced <= RELOAD_LIMIT, [(round(t - replaced, 2), s) for t, s in seen]
+    assert alone - replaced <= CERTIFICATE_RELOAD_LIMIT
     return alone
-
-
-def serial_of(cert_pem: str) -> int:
-    return x509.load_pem_x509_certificate(cert_pem.encode()).serial_number
 
 
 @pytest.mark.parametrize("server", get_args(ServerName))
@@ -144,7 +104,7 @@ def test_a_certificate_replaced_in_config_key_is_served_within_5_s(
         wait_until(
             lambda: "refused the new TLS certificate" in gw.output(),
             "the gateway refuses the certificate that does not match its key",
-            limit=RELOAD_LIMIT + 2,  # two looks at the source: refused when seen twice
+            limit=CERTIFICATE_RELOAD_LIMIT + 2,  # two looks at the source: refused when seen twice
             interval=0.2,
             detail=gw.output,
         )
