@@ -21,13 +21,14 @@ from app.settings import ServerName
 from app.tls import make_self_signed_cert
 from cli.dev_cluster import DevCluster
 from tests.support import wait_until
-from tests.support.cluster import ceph_cli
+from tests.support.cluster import ceph_cli, fresh_namespace
 from tests.support.jobs import assert_succeeded, slow
 from tests.support.server import (
     CERTIFICATE_RELOAD_LIMIT,
     Gateway,
     cephgw,
     free_port,
+    self_signed_certificate,
     serial_of,
     serve_tls,
     served_alone_since,
@@ -143,3 +144,29 @@ def test_certificate_files_replaced_on_disk_are_served_within_5_s(
                 timeout=10,
             )
             assert r.status_code == 200, r.text
+
+
+def test_granian_workers_are_all_replaced_on_one_reload(
+    cluster: DevCluster, admin_auth: tuple[str, str], tmp_path: Path
+) -> None:
+    """Every worker sees the change; one only writes the files and asks for the reload."""
+    mgr_name = "tlsreload-workers"
+    port, log = free_port(), tmp_path / "serve.log"
+    namespace = fresh_namespace("tlsreload")
+    args = ["--workers", "2", "--job-store", "rados"]
+    with (
+        self_signed_certificate(cluster, mgr_name) as cert_pem,
+        serving_process(
+            cluster, mgr_name, port, log, *args, env={"CEPHGW_JOB_STORE_NAMESPACE": namespace}
+        ) as proc,
+    ):
+        gw = Gateway(f"https://127.0.0.1:{port}", cert_pem, log, pid=proc.pid)
+        wait_serving(proc, gw, admin_auth)
+        with shown_on_failure(gw):
+            made = cephgw(cluster, "create-self-signed-cert", "--mgr-name", mgr_name)
+            replaced = time.monotonic()
+            assert made.returncode == 0, made.stderr
+            new_pem = ceph_cli(cluster, "config-key", "get", f"mgr/restful/{mgr_name}/crt")
+            served_alone_from(gw, serial_of(new_pem), replaced, "granian, 2 workers")
+            assert gw.output().count("HUP signal received") == 1
+            assert gw.output().count("Stopped old worker-") == 2
