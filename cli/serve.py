@@ -158,8 +158,12 @@ class UvicornCertificate:
     async def install(self, pair: PemPair) -> bool:
         assert self._context is not None, "uvicorn makes its context before it serves"
         await anyio.to_thread.run_sync(replace_tls_files, self._tls_dir, pair)
+        files = self._tls_dir / "crt.pem", self._tls_dir / "key.pem"
+        # OpenSSL takes the pair in a context of its own first: one that failed half-way
+        # would be left with the new certificate and no key, and every handshake would fail.
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(*files)
         # In the event loop, which makes the connections: none is made half-way through.
-        self._context.load_cert_chain(self._tls_dir / "crt.pem", self._tls_dir / "key.pem")
+        self._context.load_cert_chain(*files)
         return True
 
 
