@@ -42,7 +42,7 @@ pytestmark = pytest.mark.integration
 
 # Waves of a slow command (each waits for the mon's next proposal, about 1 s): the job runs
 # from before the replacement until after granian's old worker was told to stop.
-SLOW_WAVES = 8
+SLOW_WAVES = 10
 
 
 def served_alone_from(gw: Gateway, serial: int, replaced: float, server: str) -> float:
