@@ -16,6 +16,7 @@ import ssl
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -272,3 +273,22 @@ def served_alone_since(ports: Sequence[int], serial: int, until: float) -> list[
         others = [t for t, s in shown if s != serial]
         alone.append(min(t for t, s in shown if s == serial and t > max(others, default=0)))
     return alone
+
+
+def agreed_tls_version(port: int, version: ssl.TLSVersion) -> str:
+    """The TLS version agreed when the client offers `version` alone, or the server's refusal."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.set_ciphers("ALL:@SECLEVEL=0")  # lets this client offer TLS 1.1 at all
+    with warnings.catch_warnings():  # TLS 1.1 is deprecated: offering it is the point
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = context.maximum_version = version
+    try:
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=5) as sock,
+            context.wrap_socket(sock) as tls,
+        ):
+            return str(tls.version())
+    except ssl.SSLError as exc:
+        return f"refused: {exc}"

@@ -26,6 +26,7 @@ from tests.support.jobs import assert_succeeded, slow
 from tests.support.server import (
     CERTIFICATE_RELOAD_LIMIT,
     Gateway,
+    agreed_tls_version,
     cephgw,
     free_port,
     self_signed_certificate,
@@ -89,6 +90,10 @@ def test_a_certificate_replaced_in_config_key_is_served_within_5_s(
         # It ran across the reload: it ended after the new certificate was served alone
         # (granian's old worker had stopped accepting, and finished it).
         assert finished[0] > switched, (finished[0] - replaced, switched - replaced)
+
+        # TLS 1.2 or newer only, as before.
+        assert agreed_tls_version(gw.port, ssl.TLSVersion.TLSv1_2) == "TLSv1.2"
+        assert agreed_tls_version(gw.port, ssl.TLSVersion.TLSv1_1).startswith("refused: ")
 
         # /readyz tells the new certificate's expiry, over a connection that trusts it only.
         new_cert = x509.load_pem_x509_certificate(new_pem.encode())
