@@ -3,13 +3,15 @@ installed."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 import anyio
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.x509.oid import NameOID
 
 from app.tls import make_self_signed_cert
 from app.tls_reload import (
@@ -27,7 +29,8 @@ def new_pair(key_type: str = "rsa") -> PemPair:
 
 
 def key_pem(
-    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, password: bytes | None = None
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey,
+    password: bytes | None = None,
 ) -> str:
     encryption: serialization.KeySerializationEncryption = (
         serialization.BestAvailableEncryption(password)
@@ -220,3 +223,23 @@ def test_a_pair_seen_half_replaced_is_installed_at_the_next_look_without_a_warni
         assert anyio.run(reloader.check)
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert installer.installed == [replacement]
+
+
+def test_an_ed25519_pair_is_servable() -> None:
+    """granian's TLS serves one (checked by hand: a P-521 key, refused above, makes its worker
+    panic at start instead)."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gw.example.org")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, None)
+    )
+    pair = PemPair(cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem(key))
+    assert checked_certificate(pair) == cert
