@@ -28,6 +28,7 @@ from app.errors import Forbidden, TooManyRequests, Unauthorized
 from app.jobs import JobTable, Waves
 from app.metrics import GatewayMetrics
 from app.settings import Settings
+from app.tls_reload import ServedCertificate
 
 
 class AppState(TypedDict):
@@ -42,7 +43,7 @@ class AppState(TypedDict):
     perf_cache: PerfSchemaCache
     commands: CommandTableCache
     deny_rules: list[DenyRule]
-    tls_certificate: x509.Certificate | None
+    tls_certificate: ServedCertificate | None  # None: plain HTTP
 
 
 def app_state(request: Request) -> AppState:
@@ -83,7 +84,8 @@ async def get_perf_cache(request: Request) -> PerfSchemaCache:
 
 async def get_served_certificate(request: Request) -> x509.Certificate | None:
     """The certificate this process serves, None for plain HTTP (for /readyz)."""
-    return app_state(request)["tls_certificate"]
+    served = app_state(request)["tls_certificate"]
+    return served.certificate if served else None
 
 
 CephDep = Annotated[CephClient, Depends(get_ceph)]

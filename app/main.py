@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
-from cryptography import x509
 from fastapi import FastAPI
 
 from app import api_info
@@ -29,20 +28,26 @@ from app.metrics import GatewayMetrics
 from app.routers import ALL_ROUTERS
 from app.routers.doc import mount_assets as mount_doc_assets
 from app.settings import Settings
+from app.tls_reload import (
+    CertificateReloader,
+    ServedCertificate,
+    ServedTls,
+    config_key_source,
+    files_source,
+)
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, tls_certificate: str | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, tls: ServedTls | None = None) -> FastAPI:
     """Build the gateway for `settings` (default: from the environment). Nothing connects yet.
 
-    `tls_certificate` is the PEM the server presents, when it serves TLS (for /readyz).
+    `tls`: the certificate the server presents, when it serves TLS (for /readyz), and how to
+    replace it when its source changes.
     """
     settings = settings or Settings()
     metrics = GatewayMetrics()  # this app's own registry, never the process-wide one
-    served_certificate = (
-        x509.load_pem_x509_certificate(tls_certificate.encode()) if tls_certificate else None
-    )
+    served_certificate = ServedCertificate(tls.cert_pem) if tls else None
     deny_rules = parse_deny_list(settings.request_deny)
     auditor = Auditor(
         cluster_log=settings.audit and settings.audit_cluster_log,
@@ -78,6 +83,16 @@ def create_app(settings: Settings | None = None, *, tls_certificate: str | None 
         ):
             maps = ClusterMaps(ceph, state)
             tg.start_soon(_connect_then_load, ceph, keys, commands)
+            if tls is not None and tls.install is not None and served_certificate is not None:
+                source = (
+                    files_source(settings.cert_file, settings.key_file)
+                    if settings.cert_file is not None and settings.key_file is not None
+                    else config_key_source(ceph, settings.mgr_name)
+                )
+                reloader = CertificateReloader(
+                    served_certificate, source, tls.install, settings.tls_reload_interval
+                )
+                tg.start_soon(reloader.keep_checking)
             if store_ceph is not None:
                 tg.start_soon(_connect_the_job_store, store_ceph, jobs)
             with metrics.watching(ceph, keys, jobs, state):  # read at scrape time

@@ -111,6 +111,15 @@ class Settings(BaseSettings):
             "working within this time."
         ),
     )
+    tls_reload_interval: float = Field(
+        default=2.0,
+        gt=0,
+        description=(
+            "Seconds between re-reads of the TLS certificate's source (config-key, or "
+            "cert_file and key_file); a replaced certificate is served within this time and "
+            "the server's switch to it (about a second more under granian)."
+        ),
+    )
     auth_failures_per_client: int = Field(
         default=20,
         ge=0,

@@ -29,6 +29,8 @@ from cli.http_limits import HEAD_READ_TIMEOUT, MAX_HEAD_BYTES
 # "tls_dir"}.
 LAUNCH_ENV = "_CEPHGW_GRANIAN_LAUNCH"
 APP_FACTORY = "cli.serve:app_from_environment"
+# Seconds an old worker serves beside its replacement on a reload (SIGHUP).
+RELOAD_OVERLAP = 1.0
 # The format of every log line but the access log's, whatever the server (cli/main.py too).
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -80,6 +82,11 @@ def main() -> None:
             http1_settings=http1_settings(),
             # SIGTERM: the worker's lifespan lets running jobs finish; killed only after that.
             workers_kill_timeout=launch["kill_timeout"],
+            # On SIGHUP (a new certificate, cli/serve.py) each new worker starts, then the
+            # old one is stopped this many seconds later: they share the socket meanwhile,
+            # and the old one still presents the old certificate. granian's default, 3.5 s,
+            # would leave it served longer than the 5 s a reload is given.
+            respawn_interval=RELOAD_OVERLAP,
         ).serve()
     finally:
         if tls_dir:

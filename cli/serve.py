@@ -10,20 +10,31 @@ finished on SIGTERM):
   workers (`--workers`, default 1); each builds the app with `app_from_environment()`.
 - uvicorn (`--server uvicorn`): in this process, with uvloop and httptools (with the bounds
   of `cli/http_limits.py` on a request's head, which granian has by itself).
+
+A certificate replaced at its source is served without a restart (app/tls_reload.py watches
+the source): under granian the worker that sees it writes the new files and sends SIGHUP to
+the supervisor, which starts new workers (they read the files) and stops the old ones as on
+SIGTERM, letting their requests and jobs finish; uvicorn loads it into its SSL context,
+which every handshake from then on uses.
 """
 
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import gc
 import json
 import logging
 import os
 import signal
+import ssl
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import anyio.to_thread
 from cryptography.hazmat.primitives import serialization
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -33,13 +44,19 @@ from app.access_log import configure_access_log
 from app.audit import configure_audit_log
 from app.main import create_app
 from app.settings import Settings
+from app.tls_reload import CertificateInstaller, PemPair, ServedTls
 from cli import granian_server
 from cli.uvicorn_protocol import BoundedHeadProtocol
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = logging.getLogger("cephgw")
 
 SETTINGS_ENV = "_CEPHGW_SERVE_SETTINGS"
-CERTIFICATE_ENV = "_CEPHGW_SERVE_CERTIFICATE"
+# The directory of crt.pem and key.pem, empty for plain HTTP: a worker started by a reload
+# serves the files there, not the certificate `cephgw serve` started with.
+TLS_DIR_ENV = "_CEPHGW_SERVE_TLS_DIR"
 SUPERVISOR_ENV = "_CEPHGW_SERVE_SUPERVISOR"
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 # uvicorn's own default, kept whatever the server.
@@ -79,19 +96,82 @@ def pkcs8(key_pem: bytes) -> bytes:
 
 def write_tls_files(tls_dir: Path, cert_pem: str, key_pem: str) -> None:
     """crt.pem and key.pem in `tls_dir`, readable by this user only: both servers take file
-    names only, and the certificate may have come from config-key."""
+    names only, and the certificate may have come from config-key. Each file is replaced
+    whole (renamed into place): a server reading them meanwhile sees the old or the new."""
     os.chmod(tls_dir, 0o700)
-    Path(tls_dir, "crt.pem").write_text(cert_pem)
-    key_file = Path(tls_dir, "key.pem")
-    key_file.touch(mode=0o600)
-    key_file.write_bytes(pkcs8(key_pem.encode()))
+    for name, content in (("key.pem", pkcs8(key_pem.encode())), ("crt.pem", cert_pem.encode())):
+        staged = Path(tls_dir, f".{name}.new")
+        staged.unlink(missing_ok=True)
+        fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+        os.replace(staged, Path(tls_dir, name))
 
 
-def serving_app(settings: Settings, cert_pem: str | None) -> FastAPI:
+def replace_tls_files(tls_dir: Path, pair: PemPair) -> bool:
+    """Write `pair` into `tls_dir` unless it is there already; True when written.
+
+    Every worker watches the certificate and sees a change at about the same time: under an
+    exclusive lock on the directory, the first writes the files and the others find them
+    written, so that one reload only is asked for."""
+    fd = os.open(tls_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if Path(tls_dir, "crt.pem").read_text() == pair.cert_pem:
+            return False
+        write_tls_files(tls_dir, pair.cert_pem, pair.key_pem)
+        return True
+    finally:
+        os.close(fd)  # and the lock with it
+
+
+def granian_installer(tls_dir: Path, supervisor: int) -> CertificateInstaller:
+    """A granian worker's way to serve a new certificate: new files, then SIGHUP to the
+    supervisor, which replaces every worker (this one too, which serves the old one until
+    it stops: granian's TLS takes its certificate once, when a worker starts)."""
+
+    async def install(pair: PemPair) -> bool:
+        if await anyio.to_thread.run_sync(replace_tls_files, tls_dir, pair):
+            log.info("new TLS certificate written; granian restarts its workers on it")
+            os.kill(supervisor, signal.SIGHUP)
+        return False
+
+    return install
+
+
+class UvicornCertificate:
+    """uvicorn's SSL context, kept when uvicorn makes it, so that a new certificate is loaded
+    into it: the connections made from then on present the new one (an SSL connection takes
+    the context's certificate when it is made), those open keep theirs."""
+
+    def __init__(self, tls_dir: Path) -> None:
+        self._tls_dir = tls_dir
+        self._context: ssl.SSLContext | None = None
+
+    def context_factory(
+        self, _: uvicorn.Config, default_factory: Callable[[], ssl.SSLContext]
+    ) -> ssl.SSLContext:
+        """uvicorn's `ssl_context_factory`: its own context, from the files, kept."""
+        self._context = default_factory()
+        return self._context
+
+    async def install(self, pair: PemPair) -> bool:
+        assert self._context is not None, "uvicorn makes its context before it serves"
+        await anyio.to_thread.run_sync(replace_tls_files, self._tls_dir, pair)
+        files = self._tls_dir / "crt.pem", self._tls_dir / "key.pem"
+        # OpenSSL takes the pair in a context of its own first: one that failed half-way
+        # would be left with the new certificate and no key, and every handshake would fail.
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(*files)
+        # In the event loop, which makes the connections: none is made half-way through.
+        self._context.load_cert_chain(*files)
+        return True
+
+
+def serving_app(settings: Settings, tls: ServedTls | None) -> FastAPI:
     """The app as a serving process runs it, after the server's own start-up."""
     configure_access_log(sys.stdout)  # JSON lines; the servers' own access logs are off
     configure_audit_log(settings.audit_file, sys.stdout)
-    app = create_app(settings, tls_certificate=cert_pem)
+    app = create_app(settings, tls=tls)
     tune_garbage_collector()
     return app
 
@@ -99,9 +179,16 @@ def serving_app(settings: Settings, cert_pem: str | None) -> FastAPI:
 def app_from_environment() -> FastAPI:
     """granian's worker: the app from the settings `serve()` put in the environment."""
     logging.basicConfig(level=logging.INFO, format=granian_server.LOG_FORMAT)
-    _stop_with_supervisor(int(os.environ[SUPERVISOR_ENV]))
+    supervisor = int(os.environ[SUPERVISOR_ENV])
+    _stop_with_supervisor(supervisor)
     settings = Settings.model_validate_json(os.environ[SETTINGS_ENV])
-    app = serving_app(settings, os.environ.get(CERTIFICATE_ENV) or None)
+    tls_dir = Path(os.environ[TLS_DIR_ENV]) if os.environ.get(TLS_DIR_ENV) else None
+    tls = (
+        ServedTls(Path(tls_dir, "crt.pem").read_text(), granian_installer(tls_dir, supervisor))
+        if tls_dir
+        else None
+    )
+    app = serving_app(settings, tls)
     # What uvicorn does by itself: the client behind a trusted proxy is the forwarded one
     # (outermost, so that the access log sees it).
     trusted = os.environ.get("FORWARDED_ALLOW_IPS", DEFAULT_FORWARDED_ALLOW_IPS)
@@ -160,7 +247,7 @@ def _exec_granian(
     if tls_dir and cert_pem and key_pem:
         write_tls_files(Path(tls_dir), cert_pem, key_pem)
     os.environ[SETTINGS_ENV] = settings.model_dump_json()
-    os.environ[CERTIFICATE_ENV] = cert_pem or ""
+    os.environ[TLS_DIR_ENV] = tls_dir or ""
     os.environ[SUPERVISOR_ENV] = str(os.getpid())  # execv keeps the process id
     os.environ[granian_server.LAUNCH_ENV] = json.dumps(
         {
@@ -189,12 +276,19 @@ def _serve_uvicorn(
 ) -> None:
     import uvicorn
 
-    ssl: dict[str, str] = {}
+    tls: ServedTls | None = None
+    ssl_options: dict[str, Any] = {}
     if tls_dir and cert_pem and key_pem:
         write_tls_files(tls_dir, cert_pem, key_pem)
-        ssl = {"ssl_certfile": str(tls_dir / "crt.pem"), "ssl_keyfile": str(tls_dir / "key.pem")}
+        certificate = UvicornCertificate(tls_dir)
+        tls = ServedTls(cert_pem, certificate.install)
+        ssl_options = {
+            "ssl_certfile": str(tls_dir / "crt.pem"),
+            "ssl_keyfile": str(tls_dir / "key.pem"),
+            "ssl_context_factory": certificate.context_factory,
+        }
     uvicorn.run(
-        serving_app(settings, cert_pem),
+        serving_app(settings, tls),
         # '::' means every address, as in the module; asyncio binds it IPv6-only, so
         # ask for every address ('') and it binds both 0.0.0.0 and '::'.
         host="" if addr == "::" else addr,
@@ -203,5 +297,5 @@ def _serve_uvicorn(
         access_log=False,
         http=BoundedHeadProtocol,  # httptools, with a request head bounded as under granian
         timeout_graceful_shutdown=10,
-        **ssl,  # type: ignore[arg-type]
+        **ssl_options,
     )

@@ -1,6 +1,7 @@
 """Three gateways behind HAProxy, as docs/deploy.md deploys them: one job store in RADOS, any
 gateway answers for every job, one killed is routed around and its running job ends failed
-(that test kills a gateway of the module's deployment: it comes last).
+(that test kills a gateway of the module's deployment: it comes last); a certificate
+replaced in config-key is served by each within 5 s.
 
 Each gateway is `cephgw serve --job-store rados` as an operator runs it, with the same
 certificate (config-key mgr/restful/<mgr>/crt); HAProxy passes TLS through and balances
@@ -27,12 +28,16 @@ from cli.dev_cluster import DevCluster
 from tests.integration.test_qa_flow import Http, run_qa_flow
 from tests.support import ask_until, wait_until
 from tests.support.balancer import haproxy_config, run_haproxy, server_states
-from tests.support.cluster import fresh_namespace
+from tests.support.cluster import ceph_cli, fresh_namespace
 from tests.support.jobs import OSD_STAT, slow
 from tests.support.server import (
+    CERTIFICATE_RELOAD_LIMIT,
     Gateway,
+    cephgw,
     free_port,
     self_signed_certificate,
+    serial_of,
+    served_alone_since,
     serving_process,
     wait_serving,
 )
@@ -175,6 +180,28 @@ def test_a_job_posted_through_one_gateway_is_read_and_deleted_through_the_others
             assert http.get(f"/request/{waited.json()['id']}", auth=admin_auth).json() == (
                 waited.json()
             )
+
+
+def test_a_certificate_replaced_in_config_key_is_served_by_every_gateway_within_5_s(
+    deployment: Deployment, admin_auth: Auth, cluster: DevCluster
+) -> None:
+    made = cephgw(cluster, "create-self-signed-cert", "--mgr-name", MGR_NAME)
+    replaced = time.monotonic()  # the key was stored last, just before the command ended
+    assert made.returncode == 0, made.stderr
+    new_pem = ceph_cli(cluster, "config-key", "get", f"mgr/restful/{MGR_NAME}/crt")
+    alone = served_alone_since(
+        [g.port for g in deployment.gateways],
+        serial_of(new_pem),
+        until=replaced + CERTIFICATE_RELOAD_LIMIT + 3,
+    )
+    delays = [round(t - replaced, 2) for t in alone]
+    print(f"each gateway served the new certificate alone after {delays} s")
+    assert max(delays) <= CERTIFICATE_RELOAD_LIMIT, delays
+    deployment.cert_pem = new_pem  # what the clients trust from now on
+    with deployment.client() as balanced:
+        statuses = [balanced.get("/mon", auth=admin_auth).status_code for _ in range(GATEWAYS)]
+    assert statuses == [200] * GATEWAYS
+    assert set(server_states(deployment.stats_socket).values()) == {"UP"}
 
 
 def test_a_killed_gateway_is_routed_around_and_its_running_job_ends_failed(

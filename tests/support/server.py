@@ -4,6 +4,7 @@ as a user runs it (the installed console script), over TLS for the SDK and brows
 The TLS gateway's certificate is made by `cephgw create-self-signed-cert --mgr-name NAME` and
 read back from config-key, so that clients can trust exactly it; both are removed afterwards.
 Its output goes to a file (a pipe nobody reads would stall it once full), shown on a failure.
+The certificate a server presents is read as a client sees it, with `openssl s_client`.
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ import socket
 import ssl
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography import x509
 from fastapi.testclient import TestClient
 
 from app.main import create_app
@@ -218,3 +222,73 @@ def shown_on_failure(gateway: Gateway) -> Iterator[None]:
     with gateway.log.open(errors="replace") as f:
         f.seek(start)
         print(f"--- cephgw serve output ({gateway.log}):\n{f.read()}")
+
+
+# -- the certificate a server presents ------------------------------------------------------
+
+# The promise: a certificate replaced at its source is served within this many seconds.
+CERTIFICATE_RELOAD_LIMIT = 5.0
+
+
+def serial_of(cert_pem: str) -> int:
+    return x509.load_pem_x509_certificate(cert_pem.encode()).serial_number
+
+
+def served_serial(port: int) -> int | None:
+    """The serial of the certificate a new TLS connection to 127.0.0.1:PORT is shown, as
+    `openssl s_client` sees it; None when no handshake is made (a worker stopping, the next
+    not accepting yet)."""
+    shown = subprocess.run(
+        ["openssl", "s_client", "-connect", f"127.0.0.1:{port}"],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    ).stdout
+    serial = subprocess.run(
+        ["openssl", "x509", "-noout", "-serial"],
+        input=shown,
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    ).stdout
+    return int(serial.removeprefix("serial="), 16) if serial.startswith("serial=") else None
+
+
+def served_alone_since(ports: Sequence[int], serial: int, until: float) -> list[float]:
+    """For each port, when (time.monotonic()) every new connection to it was shown the
+    certificate `serial` from then on: connections are made to each port in turn until
+    `until`, and that time is the first after the last one shown another (granian's old
+    worker accepts beside the new one for a while). Asserts the last one was shown it."""
+    seen: dict[int, list[tuple[float, int | None]]] = {port: [] for port in ports}
+    while time.monotonic() < until:
+        for port in ports:
+            seen[port].append((time.monotonic(), served_serial(port)))
+        time.sleep(0.05)
+    alone = []
+    for port, shown in seen.items():
+        assert shown[-1][1] == serial, (port, shown)
+        others = [t for t, s in shown if s != serial]
+        alone.append(min(t for t, s in shown if s == serial and t > max(others, default=0)))
+    return alone
+
+
+def agreed_tls_version(port: int, version: ssl.TLSVersion) -> str:
+    """The TLS version agreed when the client offers `version` alone, or the server's refusal."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.set_ciphers("ALL:@SECLEVEL=0")  # lets this client offer TLS 1.1 at all
+    with warnings.catch_warnings():  # TLS 1.1 is deprecated: offering it is the point
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = context.maximum_version = version
+    try:
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=5) as sock,
+            context.wrap_socket(sock) as tls,
+        ):
+            return str(tls.version())
+    except ssl.SSLError as exc:
+        return f"refused: {exc}"

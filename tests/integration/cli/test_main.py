@@ -9,7 +9,6 @@ import socket
 import ssl
 import subprocess
 import uuid
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +23,14 @@ from app.settings import ServerName
 from cli.dev_cluster import DevCluster
 from tests.support import ask_until, wait_until
 from tests.support.cluster import ceph_cli, ceph_cli_json
-from tests.support.server import CEPHGW, answered, cephgw, free_port, stop_server
+from tests.support.server import (
+    CEPHGW,
+    agreed_tls_version,
+    answered,
+    cephgw,
+    free_port,
+    stop_server,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -181,33 +187,14 @@ def test_serve_uses_the_certificate_from_config_key(
             httpx.get(f"http://127.0.0.1:{port}/pool", auth=admin_auth)
 
 
-def _handshake(port: int, version: ssl.TLSVersion) -> str:
-    """The TLS version agreed when the client offers `version` alone, or the server's refusal."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    context.set_ciphers("ALL:@SECLEVEL=0")  # lets this client offer TLS 1.1 at all
-    with warnings.catch_warnings():  # TLS 1.1 is deprecated: offering it is the point
-        warnings.simplefilter("ignore", DeprecationWarning)
-        context.minimum_version = context.maximum_version = version
-    try:
-        with (
-            socket.create_connection(("127.0.0.1", port), timeout=5) as sock,
-            context.wrap_socket(sock) as tls,
-        ):
-            return str(tls.version())
-    except ssl.SSLError as exc:
-        return f"refused: {exc}"
-
-
 @pytest.mark.parametrize("server", SERVERS)
 def test_serve_speaks_tls_1_2_and_newer_only(cluster: DevCluster, server: str) -> None:
     made = cephgw(cluster, "create-self-signed-cert", "--mgr-name", "tlsversions")
     assert made.returncode == 0, made.stderr
     with serving(cluster, "--mgr-name", "tlsversions", "--server", server) as (_, port):
-        assert _handshake(port, ssl.TLSVersion.TLSv1_3) == "TLSv1.3"
-        assert _handshake(port, ssl.TLSVersion.TLSv1_2) == "TLSv1.2"
-        assert _handshake(port, ssl.TLSVersion.TLSv1_1).startswith("refused: ")
+        assert agreed_tls_version(port, ssl.TLSVersion.TLSv1_3) == "TLSv1.3"
+        assert agreed_tls_version(port, ssl.TLSVersion.TLSv1_2) == "TLSv1.2"
+        assert agreed_tls_version(port, ssl.TLSVersion.TLSv1_1).startswith("refused: ")
 
 
 def test_serve_logs_the_client_behind_a_trusted_proxy(

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.settings import Settings
 from app.tls import make_self_signed_cert
+from app.tls_reload import ServedTls
 from tests.support import ask_until
 from tests.support.certificates import certificate_pem
 from tests.support.server import free_port, wait_until_ready
@@ -101,7 +102,7 @@ def test_readyz_is_503_when_no_mon_answers_in_time(settings: Settings) -> None:
 
 def test_readyz_reports_the_served_certificate(settings: Settings) -> None:
     cert_pem, _ = make_self_signed_cert("gw.example")
-    with TestClient(create_app(settings, tls_certificate=cert_pem)) as client:
+    with TestClient(create_app(settings, tls=ServedTls(cert_pem))) as client:
         wait_until_ready(client, "/readyz")
         tls = client.get("/readyz").json()["checks"]["tls"]
     assert tls["status"] == "ok"
@@ -112,7 +113,7 @@ def test_readyz_reports_the_served_certificate(settings: Settings) -> None:
 def test_readyz_is_503_with_an_expired_certificate(settings: Settings) -> None:
     now = dt.datetime.now(dt.UTC)
     expired = certificate_pem(now - dt.timedelta(days=30), now - dt.timedelta(days=1))
-    with TestClient(create_app(settings, tls_certificate=expired)) as client:
+    with TestClient(create_app(settings, tls=ServedTls(expired))) as client:
         keys_loaded(client)
         r = client.get("/readyz")
     assert r.status_code == 503

@@ -1,18 +1,32 @@
-"""The pure parts of serving: the key form granian takes, its log set-up, client addresses."""
+"""The pure parts of serving: the key form granian takes, the TLS files a reload replaces,
+its log set-up, client addresses."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.config
+import ssl
+import stat
+from pathlib import Path
 
 import anyio
+import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.types import Message, Receive, Scope, Send
 
+from app.tls import make_self_signed_cert
+from app.tls_reload import PemPair
 from cli.granian_server import LOG_FORMAT, http1_settings, log_config
 from cli.http_limits import HEAD_READ_TIMEOUT, MAX_HEAD_BYTES
-from cli.serve import UnmappedClientAddress, pkcs8
+from cli.serve import (
+    UnmappedClientAddress,
+    UvicornCertificate,
+    pkcs8,
+    replace_tls_files,
+    write_tls_files,
+)
 
 
 def test_pkcs8_converts_a_traditional_key_and_keeps_it_the_same_key() -> None:
@@ -69,3 +83,63 @@ def test_an_ipv4_mapped_client_is_shown_as_ipv4_and_others_as_they_are() -> None
     assert _client_seen(("::1", 5000)) == ("::1", 5000)
     assert _client_seen(("::ffff:abcd", 5000)) == ("::ffff:abcd", 5000)  # IPv6, not mapped
     assert _client_seen(("192.0.2.7", 5000)) == ("192.0.2.7", 5000)
+
+
+def test_tls_files_are_replaced_once_and_readable_by_their_owner_only(tmp_path: Path) -> None:
+    first, second = PemPair(*make_self_signed_cert("a")), PemPair(*make_self_signed_cert("b", "ec"))
+    write_tls_files(tmp_path, first.cert_pem, first.key_pem)
+    assert replace_tls_files(tmp_path, second)
+    # The next worker to see the same change finds it written: no second reload.
+    assert not replace_tls_files(tmp_path, second)
+    assert (tmp_path / "crt.pem").read_text() == second.cert_pem
+    key = serialization.load_pem_private_key((tmp_path / "key.pem").read_bytes(), None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    assert stat.S_IMODE((tmp_path / "key.pem").stat().st_mode) == 0o600
+    assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o700
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crt.pem", "key.pem"]
+
+
+def presented_certificate(server_context: ssl.SSLContext) -> bytes:
+    """The certificate (DER) a TLS client is shown in a handshake with `server_context`,
+    made in memory."""
+    client_context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    client_context.check_hostname = False
+    client_context.verify_mode = ssl.CERT_NONE
+    client_in, client_out, server_in, server_out = (ssl.MemoryBIO() for _ in range(4))
+    client = client_context.wrap_bio(client_in, client_out)
+    server = server_context.wrap_bio(server_in, server_out, server_side=True)
+    for _ in range(10):
+        for side in (client, server):
+            with contextlib.suppress(ssl.SSLWantReadError):
+                side.do_handshake()
+        server_in.write(client_out.read())
+        client_in.write(server_out.read())
+    certificate = client.getpeercert(binary_form=True)
+    assert certificate is not None
+    return certificate
+
+
+def test_uvicorns_context_presents_an_installed_certificate_in_the_next_handshakes(
+    tmp_path: Path,
+) -> None:
+    first, second = PemPair(*make_self_signed_cert("a")), PemPair(*make_self_signed_cert("b"))
+    write_tls_files(tmp_path, first.cert_pem, first.key_pem)
+    certificate = UvicornCertificate(tmp_path)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError  # never served
+
+    # As `cli/serve.py` has uvicorn make its context.
+    config = uvicorn.Config(
+        app,
+        ssl_certfile=tmp_path / "crt.pem",
+        ssl_keyfile=tmp_path / "key.pem",
+        ssl_context_factory=certificate.context_factory,
+    )
+    config.load()
+    context = config.ssl
+    assert context is not None
+    assert presented_certificate(context) == ssl.PEM_cert_to_DER_cert(first.cert_pem)
+    assert anyio.run(certificate.install, second)
+    assert presented_certificate(context) == ssl.PEM_cert_to_DER_cert(second.cert_pem)
+    assert (tmp_path / "crt.pem").read_text() == second.cert_pem
