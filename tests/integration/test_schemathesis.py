@@ -11,7 +11,7 @@ not with the pools the other operations read.
 
 Bounded: EXAMPLES_PER_OPERATION cases an operation in the fuzzing phase (plus the spec's
 examples and schemathesis' coverage cases), each within CASE_DEADLINE, and the whole module
-(its cluster too) within RUN_LIMIT: about 1,300 cases in 1.5 minutes on 2 cores.
+(its cluster too) within RUN_LIMIT: about 1,300 cases, under 2 minutes on 2 cores.
 """
 
 from __future__ import annotations
