@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.deps import check_key_before_body
 from app.errors import GatewayError
@@ -28,10 +29,33 @@ async def _gateway_error(_: Request, exc: Exception) -> JSONResponse:
     return _error(exc.status_code, exc.message, exc.headers)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     # Starlette's own 404/405 for unknown paths get the same body as every other error.
     assert isinstance(exc, StarletteHTTPException)
-    return _error(exc.status_code, str(exc.detail), dict(exc.headers or {}) or None)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
+    return _error(exc.status_code, str(exc.detail), headers or None)
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> str:
+    """The `Allow` of a 405: every method the request's path has, over all of its routes.
+
+    Starlette's names only the methods of the first route of the path (a path's GET and
+    PATCH are two routes): RFC 9110 wants those the resource supports. Each method is asked
+    of the app's routes as the router asks (a router included in the app matches as one).
+    """
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    )
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -109,10 +109,9 @@ class OsdCommands(RootModel[list[str]]):
 class OsdUpdate(ArgumentsBody):
     """PATCH /osd/{id}: mark the OSD in or out, down, or reweight it; what is left out stays."""
 
-    # `in` is a Python keyword: the field is `in_`, read as "in".
-    model_config = ConfigDict(
-        json_schema_extra=optional_args_schema({"in": False, "reweight": 0.8})
-    )
+    # `in` is a Python keyword: the field is `in_`, read as "in". The example is a change the
+    # route makes (out with a reweight is a 400).
+    model_config = ConfigDict(json_schema_extra=optional_args_schema({"in": True, "reweight": 0.8}))
 
     in_: Annotated[bool, Field(strict=True)] | None = Field(
         default=None, alias="in", description="true: mark the OSD in; false: mark it out."

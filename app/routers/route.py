@@ -8,8 +8,11 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
 from app.ceph.state import Answer
+from app.deps import check_key_before_body
+from app.errors import BadRequest
 
 _JSON = b"application/json"
 
@@ -26,7 +29,7 @@ class JsonBodyRoute(APIRoute):
     `application/x-www-form-urlencoded`; FastAPI would hand such a body over as bytes and
     answer 422 "Input should be a valid dictionary". No route takes form data, so the label
     is replaced before FastAPI looks at it; a body that is not JSON is then a 400 naming the
-    JSON error (the validation error handler).
+    JSON error (the validation error handler), and so is one that is not even text.
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -41,7 +44,20 @@ class JsonBodyRoute(APIRoute):
                 scope["headers"] = [(k, v) for k, v in headers if k != b"content-type"]
                 scope["headers"].append((b"content-type", _JSON))
                 request = Request(scope, request.receive)
-            return await handler(request)
+            try:
+                return await handler(request)
+            except HTTPException as exc:
+                # FastAPI's bare 400 "There was an error parsing the body", for a body that is
+                # not UTF-8 (nor UTF-16/32): like one that is not JSON, it waits for the key
+                # checks (a caller without a key gets the 401) and then says what is wrong.
+                cause = exc.__cause__
+                if not isinstance(cause, UnicodeDecodeError):
+                    raise
+                await check_key_before_body(request)
+                raise BadRequest(
+                    f"the request body is not JSON: not {cause.encoding.upper()} text "
+                    f"({cause.reason}) at byte {cause.start}"
+                ) from exc
 
         return json_body_handler
 

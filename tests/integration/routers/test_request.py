@@ -271,6 +271,21 @@ def test_a_body_that_is_not_json_is_400(
     assert len(client.get("/request", auth=admin_auth).json()) == before
 
 
+def test_a_body_that_is_not_text_is_400_after_the_key_checks(
+    client: TestClient, admin_auth: Auth, read_only_auth: Auth
+) -> None:
+    # schemathesis sent such bodies: FastAPI answered a bare 400 "There was an error parsing
+    # the body", before the key was looked at.
+    not_utf8 = b'{"prefix": "\xf5"}'
+    r = client.post("/request", content=not_utf8, auth=admin_auth)
+    assert r.status_code == 400
+    assert r.json() == {
+        "message": "the request body is not JSON: not UTF-8 text (invalid start byte) at byte 12"
+    }
+    assert client.post("/request", content=not_utf8).status_code == 401
+    assert client.post("/pool", content=not_utf8, auth=read_only_auth).status_code == 403
+
+
 def test_a_json_body_is_read_whatever_its_content_type(
     client: TestClient, admin_auth: Auth
 ) -> None:

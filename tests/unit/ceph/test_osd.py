@@ -360,6 +360,17 @@ def test_out_with_a_reweight_is_refused() -> None:
         assert "out sets its weight to 0" in caught.value.message
 
 
+def test_the_specs_examples_are_changes_the_route_makes() -> None:
+    # schemathesis sent the spec's example {"in": false, "reweight": 0.8}: a 400.
+    examples = OsdUpdate.model_json_schema(by_alias=True)["examples"]
+    assert examples
+    for example in examples:
+        changes = OsdUpdate.model_validate(example).changes()
+        assert osd_ceph.update_commands(
+            0, in_=changes.get("in"), up=changes.get("up"), reweight=changes.get("reweight")
+        ) != [[], []]
+
+
 def test_up_true_is_refused() -> None:
     with pytest.raises(BadRequest) as caught:
         osd_ceph.update_commands(0, in_=True, up=True)
