@@ -169,6 +169,8 @@ class UvicornCertificate:
 
 def serving_app(settings: Settings, tls: ServedTls | None) -> FastAPI:
     """The app as a serving process runs it, after the server's own start-up."""
+    # The gateway's own messages at log_level too (the servers set only their own loggers').
+    logging.getLogger().setLevel(settings.log_level.upper())
     configure_access_log(sys.stdout)  # JSON lines; the servers' own access logs are off
     configure_audit_log(settings.audit_file, sys.stdout)
     app = create_app(settings, tls=tls)

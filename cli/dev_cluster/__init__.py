@@ -19,7 +19,7 @@ from __future__ import annotations
 #   state.py      DevCluster and cluster.json: load, status
 #   bootstrap.py  making the mons, the mgr, each OSD and the pools
 #   readiness.py  waiting for the quorum, OSDs up, the mgr available and the PGs active+clean
-#   lifecycle.py  up, down, start_osd, stop_mon, start_mon, stop_mgr, start_mgr
+#   lifecycle.py  up, down, start_osd, stop_osd, stop_mon, start_mon, stop_mgr, start_mgr
 #   command.py    `cephgw dev-cluster up|down|status`
 from cli.dev_cluster.bootstrap import POOL_PG_NUM
 from cli.dev_cluster.command import add_arguments, run
@@ -31,6 +31,7 @@ from cli.dev_cluster.lifecycle import (
     start_osd,
     stop_mgr,
     stop_mon,
+    stop_osd,
     up,
 )
 
@@ -72,5 +73,6 @@ __all__ = [
     "status",
     "stop_mgr",
     "stop_mon",
+    "stop_osd",
     "up",
 ]

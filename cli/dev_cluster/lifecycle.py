@@ -142,6 +142,16 @@ def start_osd(cluster: DevCluster, osd_id: int, *, timeout: float = 30.0) -> int
     return _start_daemon(cluster.directory, "ceph-osd", f"osd.{osd_id}", _Deadline(timeout))
 
 
+def stop_osd(cluster: DevCluster, osd_id: int, *, kill: bool = False, timeout: float = 30.0) -> int:
+    """Stops OSD `osd_id` (SIGTERM, or SIGKILL with `kill`); returns its pid once it is gone.
+
+    The mon marks it down once its peers report it (a lone OSD has none: `ceph osd down ID`
+    tells the mon at once). `start_osd` brings it back.
+    """
+    sig = signal.SIGKILL if kill else signal.SIGTERM
+    return _stop_daemon(cluster.directory, f"osd.{osd_id}", sig, _Deadline(timeout))
+
+
 def _check_mon(cluster: DevCluster, name: str) -> str:
     if name not in cluster.mon_names:
         raise DevClusterError(

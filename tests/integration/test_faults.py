@@ -95,3 +95,32 @@ def test_without_a_mgr_what_needs_one_is_503_at_once_and_the_rest_answers(
             show=lambda r: f"{r.status_code} {r.text[:200]}",
         )
         assert job.json()["state"] == "success", job.text
+
+
+@pytest.mark.timeout(300)
+def test_a_killed_osd_shows_down_once_the_cluster_says_so_and_up_once_back(
+    three_mons: DevCluster,
+) -> None:
+    settings = Settings(conf=three_mons.conf, keyring=three_mons.keyring, key_refresh_interval=1.0)
+    auth = ("osd-loss", create_key(settings, "osd-loss", Role.ADMIN))
+
+    def osd_0() -> tuple[int, int]:
+        r = client.get("/osd/0", auth=auth)
+        assert r.status_code == 200, r.text
+        return r.json()["up"], r.json()["in"]
+
+    with gateway(settings, auth) as client:
+        assert osd_0() == (1, 1)
+        dev_cluster.stop_osd(three_mons, 0, kill=True)
+        try:
+            # Its only peers would report it; alone, the mon is told, as they would tell it.
+            ceph_cli(three_mons, "osd", "down", "0")
+            said_at = time.monotonic()
+            ask_until(osd_0, lambda state: state[0] == 0, "GET /osd/0 shows it down", limit=10)
+            # Within the cache's max age (1 s) of the map that says so, give or take a read.
+            assert time.monotonic() - said_at < 3
+            listed = client.get("/osd", auth=auth).json()
+            assert [(o["osd"], o["up"]) for o in listed] == [(0, 0)]
+        finally:
+            dev_cluster.start_osd(three_mons, 0)
+        ask_until(osd_0, lambda state: state == (1, 1), "GET /osd/0 shows it up", limit=120)
