@@ -49,7 +49,10 @@ _PACIFIC_RULE = (
 _OWN_OPTIONS = "each release has options of its own, and drops others"
 _OWN_COUNTERS = "each release's daemons have counters of their own, and drop others"
 _OWN_POOL_KEYS = "each release's OSD map prints the pool fields it has (passed through)"
-_POOL_DATA = "which applications a pool has is the pool's own (.mgr, device_health_metrics...)"
+_POOL_DATA = (
+    "which applications a pool has is the pool's own (.mgr, device_health_metrics, the rados "
+    "job store's cephgw...)"
+)
 _OWN_MON_KEYS = "Tentacle's monmap prints when each mon was added (passed through)"
 
 
@@ -116,7 +119,7 @@ PER_RELEASE: tuple[Known, ...] = (
         ("$/*/application_metadata/*",),
         ("missing", "extra"),
         _POOL_DATA,
-        frozenset({"pacific", "tentacle"}),
+        frozenset({"pacific", "reef", "tentacle"}),
     ),
     *_per_release(
         ("/mon", "/mon/a"),
