@@ -41,6 +41,9 @@ Clock = Callable[[], float]
 
 PENDING, SUCCESS, FAILED = "pending", "success", "failed"
 
+# Seconds between two looks at a shared store that does not answer.
+STORE_PROBE_INTERVAL = 0.5
+
 # -- pure parts --------------------------------------------------------------------------------
 
 
@@ -558,9 +561,15 @@ class JobTable:
             await self._records.probe()
 
     async def keep_records(self) -> None:
-        """The shared store's upkeep, every third of the lease, for the table's lifetime."""
+        """The shared store's upkeep, every third of the lease, for the table's lifetime;
+        while the store does not answer, every STORE_PROBE_INTERVAL: the jobs run meanwhile
+        are recorded soon after it answers again."""
+        assert self._records is not None
         while True:
-            await anyio.sleep(self._settings.job_lease / 3)
+            interval = self._settings.job_lease / 3
+            if not self._records.available:
+                interval = min(interval, STORE_PROBE_INTERVAL)
+            await anyio.sleep(interval)
             try:
                 await self.tend_records()
             except GatewayError as exc:
