@@ -29,7 +29,7 @@ from anyio.abc import TaskGroup
 
 from app.ceph.client import CephClient
 from app.ceph.commands import humanize_command, paginate
-from app.ceph.job_records import JobRecordStore
+from app.ceph.job_records import JobRecordStore, StoredRecords
 from app.errors import GatewayError, ServiceUnavailable
 from app.settings import Settings
 
@@ -78,6 +78,7 @@ class Job:
         "_saving",
         "cancelled",
         "ended_at",
+        "ended_wall",
         "failed",
         "finished",
         "id",
@@ -115,7 +116,10 @@ class Job:
         self.finished: list[CommandRun] = []
         self.failed: list[CommandRun] = []
         self.cancelled = False
-        self.ended_at: float | None = None
+        self.ended_at: float | None = None  # monotonic, for this table's TTL
+        # Wall-clock seconds, as the shared store keeps them (written once the job ended,
+        # which may be later when the store did not answer meanwhile).
+        self.ended_wall: float | None = None
         self.output_bytes = 0
         self._done = False
         self._event: anyio.Event | None = None  # made only when someone waits
@@ -202,16 +206,17 @@ def job_record(job: Job, *, gateway: str, now: float, lease: float, stopped: boo
 
     `lease_until` (wall-clock seconds) is set while the job is unfinished: past it, the job
     is taken as lost with its gateway. `stopped`: the job changes no more (finished,
-    cancelled or given up), so it is ended at `now`.
+    cancelled or given up), so it is ended (when it did, or else at `now`).
     """
     ended = stopped or job.is_finished
+    ended_at = job.ended_wall if job.ended_wall is not None else now
     return json.dumps(
         {
             "job": job.to_json(),
             "gateway": gateway,
             "key": job.submitted_by,
             "submitted": job.submitted_at,
-            "ended": now if ended else None,
+            "ended": ended_at if ended else None,
             "lease_until": None if ended else now + lease,
             "output_bytes": job.output_bytes,
         },
@@ -261,9 +266,11 @@ def records_to_evict(
     ttl: float,
     max_finished: int,
     max_output_bytes: int,
+    cleared_before: float | None = None,
 ) -> list[str]:
-    """Finished records past the TTL, the count or the output bytes, oldest ended first (the
-    table's own eviction, over every gateway's jobs)."""
+    """Finished records past the TTL, the count or the output bytes, or ended before the
+    last DELETE /request (`cleared_before`), oldest ended first (the table's own eviction,
+    over every gateway's jobs)."""
     finished = sorted(
         (r["ended"], job_id, int(r["output_bytes"]))
         for job_id, r in records.items()
@@ -272,11 +279,21 @@ def records_to_evict(
     count, total = len(finished), sum(size for _, _, size in finished)
     evicted: list[str] = []
     for ended, job_id, size in finished:
-        if count <= max_finished and total <= max_output_bytes and now - ended < ttl:
+        if (
+            count <= max_finished
+            and total <= max_output_bytes
+            and now - ended < ttl
+            and not cleared(ended, cleared_before)
+        ):
             break
         evicted.append(job_id)
         count, total = count - 1, total - size
     return evicted
+
+
+def cleared(ended: float | None, cleared_before: float | None) -> bool:
+    """Whether a job that ended at `ended` was deleted by the last DELETE /request."""
+    return ended is not None and cleared_before is not None and ended <= cleared_before
 
 
 def default_gateway_name() -> str:
@@ -319,6 +336,8 @@ class JobTable:
         # which answer /request from it; this table still runs its own jobs.
         self._records = records
         self._wall_clock = wall_clock
+        # The store's last clearing as last read (see app/ceph/job_records.py).
+        self._cleared_before: float | None = None
         self.gateway = settings.gateway_name or default_gateway_name()
 
     # -- reading ------------------------------------------------------------------------------
@@ -391,6 +410,7 @@ class JobTable:
             job_id = str(uuid.uuid4())
         job = Job(job_id, waves, submitted_by, self._wall_clock())
         if job.is_finished:  # nothing to run
+            job.ended_wall = job.submitted_at
             self._jobs[job.id] = job
             self._job_ended(job)
             return job, []
@@ -461,6 +481,7 @@ class JobTable:
                     run, -errno_codes.ECANCELED, "", "cancelled: the gateway shut down first"
                 )
             self._unfinished.discard(job)
+            job.ended_wall = self._wall_clock()
             recorded = False
             if self._records is not None and not job.cancelled:
                 with anyio.CancelScope(shield=True):  # its end is recorded, even at shutdown
@@ -526,17 +547,17 @@ class JobTable:
             log.debug("job %s: its record is not written: %s", job.id, exc.message)
             return False
 
-    async def _stored_records(self) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
-        """Every record of the store, as written and parsed (unparsable ones left out)."""
-        assert self._records is not None
-        raw = await self._records.all()
+    def _parsed(self, stored: StoredRecords) -> dict[str, dict[str, Any]]:
+        """The records read, parsed (unparsable ones left out); the clearing read is kept."""
+        if stored.cleared_before is not None:
+            self._cleared_before = max(self._cleared_before or 0.0, stored.cleared_before)
         parsed: dict[str, dict[str, Any]] = {}
-        for job_id, value in raw.items():
+        for job_id, value in stored.records.items():
             try:
                 parsed[job_id] = json.loads(value)
             except ValueError:
                 log.warning("job store: record %s is not JSON; left out", job_id)
-        return raw, parsed
+        return parsed
 
     def _evicted(self, records: Mapping[str, Mapping[str, Any]], now: float) -> list[str]:
         s = self._settings
@@ -546,11 +567,13 @@ class JobTable:
             ttl=s.job_ttl,
             max_finished=s.job_max_finished,
             max_output_bytes=s.job_max_output_bytes,
+            cleared_before=self._cleared_before,
         )
 
     async def _live_records(self) -> dict[str, dict[str, Any]]:
         """The stored records but those the table's limits drop (not yet evicted)."""
-        _, records = await self._stored_records()
+        assert self._records is not None
+        records = self._parsed(await self._records.all())
         gone = set(self._evicted(records, self._wall_clock()))
         return {job_id: r for job_id, r in records.items() if job_id not in gone}
 
@@ -582,12 +605,19 @@ class JobTable:
         assert self._records is not None
         if not self._records.available and not await self._records.probe():
             return
+        # Read first: a job this table ran unrecorded, deleted meanwhile by a DELETE /request
+        # through another gateway, is not recorded now.
+        stored = await self._records.all()
+        raw, records = stored.records, self._parsed(stored)
         running_here = {job.id for job in self._unfinished}
         stale = [job for job in self._ended.values() if not job.record_current]
+        for job in stale:
+            if cleared(job.ended_wall, self._cleared_before):
+                self._forget_ended(job)
+        stale = [job for job in stale if job.id in self._jobs]
         for job in [*self._unfinished, *stale]:
             if await self._save_or_warn(job, stopped=job.done) and job.done:
                 self._forget_ended(job)  # the store has it now
-        raw, records = await self._stored_records()
         now = self._wall_clock()
         # After the store was away (a paused cluster, say), nobody could renew a lease: give
         # their gateways a lease's time to do so before taking any job for lost.
@@ -616,7 +646,8 @@ class JobTable:
         return {
             job.id: {"job": job.to_json(), "submitted": job.submitted_at}
             for job in self._jobs.values()
-            if not job.done or not job.record_current
+            if not job.done
+            or (not job.record_current and not cleared(job.ended_wall, self._cleared_before))
         }
 
     # -- answers for /request (every gateway's jobs with a shared store) ------------------------
@@ -639,15 +670,21 @@ class JobTable:
         """The job as it stands, or None when there is no such job (503 when only the
         store could tell and it does not answer)."""
         job = self.get(job_id)
-        if job is not None or self._records is None:
+        if self._records is None or (job is not None and not job.done):
             return job.to_json() if job is not None else None
-        value = await self._records.get(job_id)
-        try:
-            record = json.loads(value) if value is not None else None
-        except ValueError:
-            return None
+        if job is not None:  # finished here, unrecorded: unless a DELETE /request dropped it
+            try:
+                self._parsed(await self._records.get(job_id))
+            except GatewayError:
+                return job.to_json()  # the store cannot tell
+            if cleared(job.ended_wall, self._cleared_before):
+                self._forget_ended(job)
+                return None
+            return job.to_json()
+        record = self._parsed(await self._records.get(job_id)).get(job_id)
+        # One record alone: only its TTL or the last clearing can drop it.
         if record is None or self._evicted({job_id: record}, self._wall_clock()):
-            return None  # one record alone: only its TTL can drop it
+            return None
         job_json: dict[str, Any] = record["job"]
         return job_json
 
@@ -672,8 +709,12 @@ class JobTable:
         if self._records is None:
             return dropped, left
         try:
-            records = await self._live_records()
+            clearing = self._wall_clock()
+            records = await self._live_records()  # read before the clearing hides them
             finished = [job_id for job_id, r in records.items() if record_is_finished(r)]
+            # Other gateways may hold finished jobs they could not record yet: the clearing
+            # drops those too, wherever they are.
+            await self._records.clear_finished(clearing)
             await self._records.remove(finished)
         except GatewayError:
             return dropped, left

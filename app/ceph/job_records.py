@@ -8,6 +8,11 @@ compare), so that a gateway never brings back a job another one deleted, and two
 never both end a job whose gateway stopped. The pool is made when missing (one PG; its
 application set, so that the cluster's health does not warn about it).
 
+`DELETE /request` drops every finished job, including those a gateway ran while its store did
+not answer and has not recorded yet: it writes the time of the clearing under
+`CLEARED_KEY`, and every gateway takes a finished job that ended before it as deleted (it does
+not record it, does not show it, and evicts its record should it have been written after).
+
 The store needs the OSDs, the mon commands do not: with `pause` set (the API's own PATCH
 /config/osd sets it), a full cluster or the pool's PG inactive, object operations wait. So
 the store has a connection of its own whose librados op timeout is short
@@ -24,7 +29,7 @@ import errno
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import anyio
 
@@ -38,6 +43,26 @@ T = TypeVar("T")
 
 RECORDS_OBJECT = "cephgw.jobs"
 APPLICATION = "cephgw"
+# Not a job id (those are UUIDs): the wall-clock time of the last DELETE /request.
+CLEARED_KEY = "~finished-cleared-at"
+
+
+class StoredRecords(NamedTuple):
+    """What a read of the store found."""
+
+    records: dict[str, str]  # job id -> record (JSON)
+    # Finished jobs that ended before this (wall-clock seconds) were deleted; None: never.
+    cleared_before: float | None
+
+
+def _stored(found: dict[str, str]) -> StoredRecords:
+    marker = found.pop(CLEARED_KEY, None)
+    try:
+        cleared_before = float(marker) if marker is not None else None
+    except ValueError:
+        log.warning("job store: %s is not a time (%r); ignored", CLEARED_KEY, marker)
+        cleared_before = None
+    return StoredRecords(found, cleared_before)
 
 
 class JobRecordStore:
@@ -83,13 +108,17 @@ class JobRecordStore:
             raise
         return True
 
-    async def get(self, job_id: str) -> str | None:
-        found = await self._call(lambda: self._get([job_id]))
-        return found.get(job_id)
+    async def get(self, job_id: str) -> StoredRecords:
+        """The job's record (if any), and the last clearing, in one read."""
+        return _stored(await self._call(lambda: self._get([job_id, CLEARED_KEY])))
 
-    async def all(self) -> dict[str, str]:
-        """Every record, by job id."""
-        return await self._call(lambda: self._get(None))
+    async def all(self) -> StoredRecords:
+        """Every record, by job id, and the last clearing."""
+        return _stored(await self._call(lambda: self._get(None)))
+
+    async def clear_finished(self, before: float) -> None:
+        """Mark every job finished before `before` (wall-clock seconds) as deleted."""
+        await self._call(lambda: self._set({CLEARED_KEY: repr(before)}))
 
     async def remove(self, job_ids: Sequence[str]) -> None:
         if job_ids:
@@ -100,12 +129,12 @@ class JobRecordStore:
             )
 
     async def probe(self) -> bool:
-        """Whether the store answers (read every record); an unavailable store that answers
-        is available again."""
+        """Whether the store answers (one key read); an unavailable store that answers is
+        available again."""
         was_unavailable = self.unavailable_since
         self.unavailable_since = None
         try:
-            await self.all()
+            await self._call(lambda: self._get([CLEARED_KEY]))
         except GatewayError:
             self.unavailable_since = was_unavailable or self.unavailable_since
             return False

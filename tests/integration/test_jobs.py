@@ -199,10 +199,15 @@ class SharedTables:
 
 @asynccontextmanager
 async def shared_tables(
-    settings: Settings, namespace: str, count: int = 2, **update: Any
+    settings: Settings,
+    namespace: str,
+    count: int = 2,
+    store_away: frozenset[int] = frozenset(),
+    **update: Any,
 ) -> AsyncIterator[SharedTables]:
     """`count` tables as `count` gateways have them: each its own connections, one store (a
-    namespace of its own per test)."""
+    namespace of its own per test). The tables numbered in `store_away` find their store
+    connection not connected (their store does not answer) until the test connects it."""
     s = settings.model_copy(
         update={"job_store": "rados", "job_store_namespace": namespace, **update}
     )
@@ -210,7 +215,11 @@ async def shared_tables(
         shared = SharedTables([], [])
         for n in range(count):
             ceph = await stack.enter_async_context(open_client(s))
-            store_ceph = await stack.enter_async_context(open_client(store_settings(s)))
+            if n in store_away:
+                store_ceph = CephClient(store_settings(s))
+                stack.push_async_callback(store_ceph.aclose)
+            else:
+                store_ceph = await stack.enter_async_context(open_client(store_settings(s)))
             store = JobRecordStore(store_ceph, s.job_store_pool, namespace)
             named = s.model_copy(update={"gateway_name": f"gw-{n}"})
             shared.tables.append(
@@ -223,8 +232,8 @@ async def shared_tables(
 async def stored_records(settings: Settings, namespace: str) -> dict[str, Any]:
     """The store's records as written, read through a connection of the test's own."""
     async with open_client(store_settings(settings)) as ceph:
-        raw = await JobRecordStore(ceph, settings.job_store_pool, namespace).all()
-    return {job_id: json.loads(value) for job_id, value in raw.items()}
+        stored = await JobRecordStore(ceph, settings.job_store_pool, namespace).all()
+    return {job_id: json.loads(value) for job_id, value in stored.records.items()}
 
 
 def test_a_job_is_known_to_every_gateway_as_it_runs_and_once_it_ended(settings: Settings) -> None:
@@ -292,6 +301,36 @@ def test_deleting_the_finished_jobs_through_one_gateway_drops_every_gateway_s(
             assert [j["id"] for j in await b.list_records()] == [running.id]
             assert [await b.get_record(j.id) for j in done] == [None, None, None]
             await running.wait()
+
+    anyio.run(main)
+
+
+def test_deleting_the_finished_jobs_drops_those_a_gateway_could_not_record_yet(
+    settings: Settings,
+) -> None:
+    """A gateway whose store did not answer holds finished jobs no other gateway can see: a
+    DELETE /request through another gateway drops them too, once that gateway's store
+    answers again (they are not recorded then, nor shown meanwhile)."""
+    namespace = fresh_namespace("jobs-cleared")
+
+    async def main() -> None:
+        async with shared_tables(settings, namespace, store_away=frozenset({0})) as shared:
+            a, b = shared.tables
+            unrecorded = [await run_started(a, [[OSD_STAT]]) for _ in range(2)]
+            assert [j["id"] for j in await a.list_records()] == [j.id for j in unrecorded]
+            assert await b.list_records() == []  # b cannot know them
+            assert await b.delete_finished_records() == (0, 0)
+            later = await run_started(a, [[OSD_STAT]])  # ended after the clearing: kept
+            await shared.store_connections[0].aconnect()
+            await a.prepare_records()  # its store answers again (the upkeep probes it too)
+            # Before its upkeep ran, a's own answers already leave the cleared jobs out...
+            assert await a.get_record(unrecorded[0].id) is None
+            assert [j["id"] for j in await a.list_records()] == [later.id]
+            # ... and its upkeep records only the job that ended after the clearing.
+            await a.tend_records()
+            assert [j["id"] for j in await b.list_records()] == [later.id]
+            assert await b.get_record(unrecorded[1].id) is None
+        assert set(await stored_records(settings, namespace)) == {later.id}
 
     anyio.run(main)
 

@@ -385,6 +385,9 @@ def test_a_finished_job_s_record_is_ended_without_a_lease() -> None:
     record = _record(job)
     assert (record["ended"], record["lease_until"], record["output_bytes"]) == (5000.0, None, 5)
     assert record["job"]["finished"][0]["outb"] == "abc"
+    # Recorded late (the store did not answer when it ended): ended when it did.
+    job.ended_wall = 4995.0
+    assert _record(job)["ended"] == 4995.0
     # A job given up (cancelled at shutdown) is ended too, whatever it still shows.
     stopped = Job("k", [[{"prefix": "osd stat"}], [{"prefix": "mon stat"}]])
     stopped.start_next_wave()
@@ -426,3 +429,7 @@ def test_records_to_evict_applies_the_table_s_limits_oldest_first() -> None:
         "a",
         "c",
     ]
+    # A DELETE /request at 250: what ended by then is gone, what ended after and runs stays.
+    assert records_to_evict(records, now=400.0, cleared_before=250.0, **limits) == ["a", "c"]
+    assert records_to_evict(records, now=400.0, cleared_before=200.0, **limits) == ["a", "c"]
+    assert records_to_evict(records, now=400.0, cleared_before=99.0, **limits) == []

@@ -1,5 +1,6 @@
 """The rados job store's calls on a real cluster: its pool made once, records written,
-replaced only while they exist (or still hold what was read), read page by page, removed."""
+replaced only while they exist (or still hold what was read), read page by page, removed;
+the time of the last clearing kept beside them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import anyio
 import pytest
 
 from app.ceph.client import open_client
-from app.ceph.job_records import APPLICATION, JobRecordStore, store_settings
+from app.ceph.job_records import APPLICATION, JobRecordStore, StoredRecords, store_settings
 from app.settings import Settings
 from cli.dev_cluster import DevCluster
 from tests.support import ask_until
@@ -26,11 +27,12 @@ def test_records_are_written_replaced_read_and_removed(
     async def main() -> None:
         async with open_client(store_settings(settings)) as ceph:
             store = JobRecordStore(ceph, POOL, fresh_namespace("records"))
-            assert await store.get("a") is None  # no object yet: nothing, not an error
-            assert await store.all() == {}
+            # No object yet: nothing, not an error.
+            assert await store.get("a") == StoredRecords({}, None)
+            assert await store.all() == StoredRecords({}, None)
             await store.put("a", '{"n":1}')
             await store.put("b", '{"n":2}')
-            assert await store.get("a") == '{"n":1}'
+            assert await store.get("a") == StoredRecords({"a": '{"n":1}'}, None)
             assert await store.update("a", '{"n":3}')
             # Conditional on the value read: refused once another writer changed it.
             assert not await store.update("a", '{"n":4}', previous='{"n":1}')
@@ -38,7 +40,13 @@ def test_records_are_written_replaced_read_and_removed(
             await store.remove(["b", "missing"])
             # Gone: an update must not bring it back.
             assert not await store.update("b", '{"n":6}')
-            assert await store.all() == {"a": '{"n":5}'}
+            assert await store.all() == StoredRecords({"a": '{"n":5}'}, None)
+            # The clearing is read with every read, never as a record; the last one counts.
+            await store.clear_finished(1000.5)
+            await store.clear_finished(2000.25)
+            assert await store.all() == StoredRecords({"a": '{"n":5}'}, 2000.25)
+            assert await store.get("a") == StoredRecords({"a": '{"n":5}'}, 2000.25)
+            assert await store.get("b") == StoredRecords({}, 2000.25)
 
     anyio.run(main)
     # The pool carries the gateway's application, so the cluster's health does not warn.
@@ -68,9 +76,9 @@ def test_more_records_than_one_read_returns_are_all_listed(settings: Settings) -
                     "cephgw.jobs",
                     {f"job-{i:05d}": str(i) for i in range(start, start + 500)},
                 )
-            records = await store.all()
+            records = (await store.all()).records
             assert len(records) == 2500
             assert records["job-02499"] == "2499"
-            assert await store.get("job-01234") == "1234"
+            assert (await store.get("job-01234")).records == {"job-01234": "1234"}
 
     anyio.run(main)
