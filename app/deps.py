@@ -193,7 +193,8 @@ class CommandPolicy:
             check_read_only(waves, table, self._identity.name)
         check_valid(waves, table)
         if table.served_by_mgr(waves) is not None:
-            # The mon would pass it on and wait out the job's timeout for a mgr: 503 now.
+            # The job would wait out its timeout for a mgr (librados holds a mgr command
+            # until one is active): 503 now.
             await self._ceph.require_active_mgr()
         return waves
 

@@ -6,6 +6,9 @@ stop the later waves (the module's behaviour). The table keeps unfinished jobs u
 finish and finished ones for `job_ttl` seconds, at most `job_max_finished` of them and
 `job_max_output_bytes` of output: the oldest finished go first; unfinished ones never.
 
+A command the mgr serves (the cluster's command table says) is sent to the active mgr, not
+to a mon that would pass it on.
+
 It knows no HTTP: a write route runs its waves through `app.deps.JobRunnerDep`, which submits
 them here, waits with ?wait=1 and answers 200 or 202.
 """
@@ -315,6 +318,7 @@ class JobTable:
         read_only: Callable[[Command], bool] | None = None,
         records: JobRecordStore | None = None,
         wall_clock: Clock = time.time,
+        served_by_mgr: Callable[[Command], bool] | None = None,
     ):
         self._ceph = ceph
         self._settings = settings
@@ -325,6 +329,10 @@ class JobTable:
         # Whether a command only reads (the cluster's command table says): identical ones in
         # flight then share one librados call, as reads do, and change nothing.
         self._read_only = read_only or (lambda _command: False)
+        # Whether the mgr serves a command (the same table says): it is sent to the active mgr
+        # itself, not to a mon that would pass it on; a mgr that does not answer in time then
+        # says nothing of the mons (app/ceph/client.py).
+        self._served_by_mgr = served_by_mgr or (lambda _command: False)
         self._jobs: dict[str, Job] = {}  # submit order
         self._ended: OrderedDict[str, Job] = OrderedDict()  # finished jobs, oldest first
         self._ended_bytes = 0
@@ -498,9 +506,13 @@ class JobTable:
 
     async def _run_command(self, job: Job, run: CommandRun, command: dict[str, Any]) -> None:
         read_only = self._read_only(command)
+        if self._served_by_mgr(command):
+            run_command = self._ceph.amgr_command_result
+        else:
+            run_command = self._ceph.amon_command_result
         async with self._commands:
             try:
-                ret, outb, outs = await self._ceph.amon_command_result(command, shared=read_only)
+                ret, outb, outs = await run_command(command, shared=read_only)
             except GatewayError as exc:  # not connected, or no answer in time
                 ret, outb, outs = -getattr(exc, "errno", errno_codes.EIO), "", exc.message
             except Exception as exc:  # never leave a job hanging on a surprise
@@ -765,10 +777,13 @@ async def open_job_table(
     read_only: Callable[[Command], bool] | None = None,
     records: JobRecordStore | None = None,
     wall_clock: Clock = time.time,
+    served_by_mgr: Callable[[Command], bool] | None = None,
 ) -> AsyncIterator[JobTable]:
     """The table for the app's lifetime; on exit it takes no new jobs, lets the running ones
     finish for up to `job_shutdown_grace` seconds, then cancels the rest."""
-    table = JobTable(ceph, settings, clock, on_change, read_only, records, wall_clock)
+    table = JobTable(
+        ceph, settings, clock, on_change, read_only, records, wall_clock, served_by_mgr
+    )
     async with anyio.create_task_group() as tg:
         table._task_group = tg
         if records is not None:

@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, *, tls: ServedTls | None = None
                 settings,
                 on_change=state.invalidate,
                 read_only=commands.only_reads,
+                served_by_mgr=commands.mgr_serves,
                 records=JobRecordStore(
                     store_ceph, settings.job_store_pool, settings.job_store_namespace
                 )

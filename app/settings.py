@@ -72,7 +72,10 @@ class Settings(BaseSettings):
     ceph_timeout: float = Field(
         default=30.0,
         gt=0,
-        description="Seconds one librados call may take (mon and osd op timeout) before a 504.",
+        description=(
+            "Seconds one librados call may take (mon and osd op timeout; for the mgr's commands "
+            "the gateway's own deadline) before a 504."
+        ),
     )
     connect_timeout: float = Field(
         default=5.0, gt=0, description="Seconds one attempt to connect to the cluster may take."

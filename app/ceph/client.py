@@ -70,6 +70,11 @@ class CephClient:
         self.unreachable_since: float | None = time.monotonic()
         self._in_flight: dict[str, _SharedCall] = {}
         self._ioctxs: dict[tuple[str, str], Any] = {}  # (pool, namespace) → open I/O context
+        # The connection for the mgr's commands (`_mgr_handle`), opened on first use, and the
+        # calls on it still waiting for the mgr's answer (given up on or not).
+        self._mgr_cluster: Any = None
+        self._mgr_lock = threading.Lock()
+        self._mgr_waiting = 0
 
     @property
     def connected(self) -> bool:
@@ -81,22 +86,29 @@ class CephClient:
 
     # -- connection ---------------------------------------------------------------------------
 
-    def connect(self) -> None:
-        """Connect once (blocking); raises ServiceUnavailable when the cluster cannot be reached."""
+    def _open(self, mon_op_timeout: int) -> Any:
+        """A connected librados handle (blocking); raises rados.Error when it cannot connect."""
         import rados  # Debian's python3-rados; imported here so importing the app needs no Ceph
 
         s = self._settings
         conf: dict[str, str] = {}
         if s.keyring is not None:
             conf["keyring"] = str(s.keyring)
+        cluster = rados.Rados(conffile=str(s.conf) if s.conf else "", name=s.name, conf=conf)
+        cluster.conf_set("rados_mon_op_timeout", str(mon_op_timeout))
+        cluster.conf_set("rados_osd_op_timeout", str(max(1, int(s.ceph_timeout))))
+        cluster.conf_set("client_mount_timeout", str(max(1, int(s.connect_timeout))))
+        cluster.connect(timeout=max(1, int(s.connect_timeout)))
+        return cluster
+
+    def connect(self) -> None:
+        """Connect once (blocking); raises ServiceUnavailable when the cluster cannot be reached."""
+        import rados
+
+        s = self._settings
         try:
-            cluster = rados.Rados(conffile=str(s.conf) if s.conf else "", name=s.name, conf=conf)
-            # Without these a lost mon makes every call block forever.
-            op_timeout = str(max(1, int(s.ceph_timeout)))
-            cluster.conf_set("rados_mon_op_timeout", op_timeout)
-            cluster.conf_set("rados_osd_op_timeout", op_timeout)
-            cluster.conf_set("client_mount_timeout", str(max(1, int(s.connect_timeout))))
-            cluster.connect(timeout=max(1, int(s.connect_timeout)))
+            # Without the op timeouts a lost mon makes every call block forever.
+            cluster = self._open(mon_op_timeout=max(1, int(s.ceph_timeout)))
         except rados.Error as exc:
             self.last_connect_error = f"cannot connect to the cluster as {s.name}: {exc}"
             raise ServiceUnavailable(self.last_connect_error) from exc
@@ -115,6 +127,8 @@ class CephClient:
         with self._lock:
             cluster, self._cluster = self._cluster, None
             ioctxs, self._ioctxs = list(self._ioctxs.values()), {}
+        with self._mgr_lock:  # once a connection being opened for the mgr is open
+            mgr_cluster, self._mgr_cluster = self._mgr_cluster, None
         if cluster is None:
             return
         with self._idle:
@@ -125,6 +139,8 @@ class CephClient:
         for ioctx in ioctxs:
             ioctx.close()
         cluster.shutdown()
+        if mgr_cluster is not None:
+            mgr_cluster.shutdown()
 
     async def aclose(self) -> None:
         await anyio.to_thread.run_sync(self.close)
@@ -148,6 +164,27 @@ class CephClient:
         if cluster is None:
             raise ServiceUnavailable(f"cluster unavailable: {self.last_connect_error}")
         return cluster
+
+    def _mgr_handle(self) -> Any:
+        """The connection the mgr's commands go on, opened on first use (blocking).
+
+        A connection of its own, that waits for every answer: librados gives up on a mgr
+        command after `rados_mon_op_timeout`, but a mgr that answers later then writes into
+        the caller's freed stack and the process dies of a segfault (Ceph 16.2.15, tracker
+        65985). The gateway's own deadline gives up instead (`_run_on_mgr`).
+        """
+        import rados
+
+        with self._mgr_lock:
+            if self._mgr_cluster is None:
+                self._handle()  # not connected, or closed: 503 as for any call
+                try:
+                    self._mgr_cluster = self._open(mon_op_timeout=0)  # 0: wait for the answer
+                except rados.Error as exc:
+                    raise ServiceUnavailable(
+                        f"cannot connect to the cluster for the mgr's commands: {exc}"
+                    ) from exc
+            return self._mgr_cluster
 
     @contextmanager
     def _timed(self, target: str, command: Mapping[str, Any]) -> Iterator[None]:
@@ -196,18 +233,33 @@ class CephClient:
             ret, outb, outs = handle.mon_command(cmd, inbuf, timeout=int(self.timeout))
         if ret == -errno.ETIMEDOUT:
             self._no_answer()
-        return int(ret), bytes(outb).decode("utf-8", "replace"), str(outs)
+        return _result(ret, outb, outs)
+
+    def mgr_command_result(
+        self, command: Mapping[str, Any], inbuf: bytes = b""
+    ) -> tuple[int, str, str]:
+        """`mon_command_result` for a command the mgr serves, sent to the active mgr.
+
+        The mon would pass it on and hand back the mgr's answer as it came (the same bytes,
+        message and errno), so the job shows the same either way. It waits for the answer
+        (`_mgr_handle`); the async twin gives up in time.
+        """
+        cmd = json.dumps(command)
+        handle = self._mgr_handle()
+        with self._timed("mgr", command):
+            ret, outb, outs = handle.mgr_command(cmd, inbuf)
+        return _result(ret, outb, outs)
 
     def mgr_command(self, command: Mapping[str, Any], target: str | None = None) -> bytes:
-        """Run a mgr command (on the active mgr, or tell `target`)."""
+        """Run a mgr command (on the active mgr, or tell `target`); it waits for the answer
+        (`_mgr_handle`), the async twin does not."""
         cmd = json.dumps({**command, **_FORMAT})
-        timeout = int(self.timeout)
-        handle = self._handle()
+        handle = self._mgr_handle()
         with self._timed("mgr", command):
             if target is None:
-                ret, outb, outs = handle.mgr_command(cmd, b"", timeout=timeout)
+                ret, outb, outs = handle.mgr_command(cmd, b"")
             else:
-                ret, outb, outs = handle.mgr_command(cmd, b"", timeout=timeout, target=target)
+                ret, outb, outs = handle.mgr_command(cmd, b"", target=target)
         self._check(command, ret, outs)
         return bytes(outb)
 
@@ -357,6 +409,37 @@ class CephClient:
         self.unreachable_since = None
         return result
 
+    async def _run_on_mgr(self, fn: Callable[[], T]) -> T:
+        """`_run` for a call on the mgr's connection, under the gateway's own deadline of
+        `ceph_timeout` (librados waits for the mgr's answer there: `_mgr_handle`). A call
+        given up on keeps its thread until the mgr answers, so at most `ceph_threads` calls
+        may wait at once; past that, 503 at once. A mgr that does not answer says nothing of
+        the mons."""
+        limit = self._settings.ceph_threads
+
+        def waiting_for_the_mgr() -> T:
+            with self._idle:
+                if self._mgr_waiting >= limit:
+                    raise ServiceUnavailable(
+                        f"commands sent to the mgr still wait for its answer ({limit}, the "
+                        "most this gateway leaves waiting: ceph_threads); retry later",
+                        retry_after=MGR_RETRY_AFTER,
+                    )
+                self._mgr_waiting += 1
+            try:
+                return fn()
+            finally:
+                with self._idle:
+                    self._mgr_waiting -= 1
+
+        try:
+            with anyio.fail_after(self.timeout):
+                return await self._run(waiting_for_the_mgr, through_mon=False)
+        except TimeoutError as exc:
+            raise CephError(
+                errno.ETIMEDOUT, f"the mgr did not answer within {self.timeout:g} s"
+            ) from exc
+
     def _no_answer(self) -> None:
         # The first call that went unanswered; cleared by the next one answered.
         if self.unreachable_since is None:
@@ -373,17 +456,37 @@ class CephClient:
         """`mon_command_result`; with `shared` (a command that only reads), identical calls
         in flight share one, as reads do."""
         call = functools.partial(self._run, lambda: self.mon_command_result(command))
+        return await self._command_result("mon", command, call, shared=shared)
+
+    async def amgr_command_result(
+        self, command: Mapping[str, Any], *, shared: bool = False
+    ) -> tuple[int, str, str]:
+        """`mgr_command_result`; `shared` as for `amon_command_result`. No `mgr stat` first
+        (a mon call more for every command): POST /request asks it before the job exists
+        (app/deps.py CommandPolicy), and a mgr gone since is waited for, up to the timeout,
+        as the mon would have waited for one."""
+        call = functools.partial(self._run_on_mgr, lambda: self.mgr_command_result(command))
+        return await self._command_result("mgr", command, call, shared=shared)
+
+    async def _command_result(
+        self,
+        target: str,
+        command: Mapping[str, Any],
+        call: Callable[[], Awaitable[tuple[int, str, str]]],
+        *,
+        shared: bool,
+    ) -> tuple[int, str, str]:
         if not shared:
             return await call()
         result: tuple[int, str, str] = await self._shared(
-            f"result/{json.dumps(command, sort_keys=True)}", call
+            f"result/{target}/{json.dumps(command, sort_keys=True)}", call
         )
         return result
 
     async def amgr_command(self, command: Mapping[str, Any], target: str | None = None) -> bytes:
         if target is None:
             await self.require_active_mgr()
-        return await self._run(lambda: self.mgr_command(command, target), through_mon=False)
+        return await self._run_on_mgr(lambda: self.mgr_command(command, target))
 
     async def aosd_command(self, osd_id: int, command: Mapping[str, Any]) -> bytes:
         return await self._run(lambda: self.osd_command(osd_id, command), through_mon=False)
@@ -459,6 +562,11 @@ class CephClient:
         """Run a read-only mgr command and parse its JSON output."""
         key = f"mgr/{target}/{json.dumps(command, sort_keys=True)}"
         return _parse(command, await self._shared(key, lambda: self.amgr_command(command, target)))
+
+
+def _result(ret: int, outb: bytes, outs: str) -> tuple[int, str, str]:
+    """A command's answer as a job records it: errno, then its output and message as text."""
+    return int(ret), bytes(outb).decode("utf-8", "replace"), str(outs)
 
 
 def _parse(command: Mapping[str, Any], outb: bytes) -> Any:

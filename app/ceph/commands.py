@@ -45,8 +45,8 @@ DEFAULT_DENIED_COMMANDS: tuple[str, ...] = (
     # `ls` (and its deprecated twin `list`) take no key: they always list cephgw's keys too.
     "config-key ls",
     "config-key list",
-    # The mon passes mgr commands on: while the restful module is still enabled these print
-    # its plaintext keys (`create-key` of an existing name returns that key).
+    # The mgr's own commands (a job sends them to the mgr): while the restful module is still
+    # enabled these print its plaintext keys (`create-key` of an existing name returns it).
     "restful list-keys",
     "restful create-key",
     # The module's legacy plaintext keys and the TLS private keys live under mgr/restful/.
@@ -171,7 +171,7 @@ def _literal_prefix(signature: Sequence[Any]) -> str:
 
 
 # A description's flag for a command the mgr serves (the mon passes it on: with no active
-# mgr it waits for one); Ceph's MonCommand::FLAG_MGR.
+# mgr it waits for one; the gateway's jobs send it to the mgr); Ceph's MonCommand::FLAG_MGR.
 FLAG_MGR = 8
 
 
@@ -345,8 +345,17 @@ class CommandTableCache:
 
     def only_reads(self, command: Mapping[str, Any]) -> bool:
         """Whether the loaded table marks `command` as only reading (False before it loads)."""
-        info = self._table.get(str(command.get("prefix", ""))) if self._table else None
+        info = self._loaded_info(command)
         return info is not None and info.read_only
+
+    def mgr_serves(self, command: Mapping[str, Any]) -> bool:
+        """Whether the loaded table says the mgr serves `command` (False before it loads: the
+        mon then passes it on, as it always did)."""
+        info = self._loaded_info(command)
+        return info is not None and info.served_by_mgr
+
+    def _loaded_info(self, command: Mapping[str, Any]) -> CommandInfo | None:
+        return self._table.get(str(command.get("prefix", ""))) if self._table else None
 
     async def get(self) -> CommandTable:
         async with self._lock:

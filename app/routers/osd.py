@@ -124,7 +124,7 @@ async def update_osd(
         "Starts a job of one command: `osd scrub`, `osd deep-scrub` or `osd repair` with "
         "`who=<id>`. 409 while the OSD is down (the module answered 500), 404 when there is "
         "no such OSD. Needs an admin key. Answers the job at once, or with `?wait=1` once "
-        "the mon accepted the command (the scrub itself runs on in the OSD)."
+        "the mgr accepted the command (the scrub itself runs on in the OSD)."
     ),
 )
 async def run_osd_command(

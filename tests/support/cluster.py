@@ -56,3 +56,13 @@ async def _create_key(settings: Settings, name: str, role: Role) -> str:
 def create_key(settings: Settings, name: str, role: Role) -> str:
     """Make a key the way `cephgw create-key` does (deleting an old one of that name)."""
     return anyio.run(_create_key, settings, name, role)
+
+
+def audit_log(cluster: DevCluster) -> list[dict[str, Any]]:
+    """The audit channel's latest entries, of every level, as the mons keep them (`ceph log
+    last`: at most mon_log_max_summary, 50). A daemon logs there each command it was sent
+    (`from='<sender>' entity='<user>' cmd=[...]: dispatch`): a mon as `mon.a`, the mgr as
+    `mgr.x`; a command the mon passes on to the mgr is logged by both, the mgr's entry then
+    from the mon (`from='mon.0 -'`)."""
+    entries: list[dict[str, Any]] = ceph_cli_json(cluster, "log", "last", "50", "debug", "audit")
+    return entries

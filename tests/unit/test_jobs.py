@@ -1,11 +1,12 @@
 """The pure parts of jobs and /request: ?wait= and ?page=, state, humanising, the deny-list,
-the body's shape, and eviction of finished jobs (empty jobs, which finish without Ceph)."""
+the body's shape, and eviction of finished jobs (empty jobs, which finish without Ceph); and
+where a job's commands go, on a client that answers at once."""
 
 from __future__ import annotations
 
 import errno
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -343,6 +344,58 @@ def test_a_closed_table_refuses_jobs() -> None:
             assert info.value.status_code == 503
         with pytest.raises(ServiceUnavailable):
             table.submit([])
+
+    anyio.run(main)
+
+
+# -- where a job's commands go (a client that answers at once, and tells where each went) -------
+
+
+class _SentCommands(CephClient):
+    """Answers every command at once, as connected, and keeps (where, prefix, shared)."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.unreachable_since = None  # as if connected: jobs start
+        self.sent: list[tuple[str, str, bool]] = []
+
+    async def amon_command_result(
+        self, command: Mapping[str, Any], *, shared: bool = False
+    ) -> tuple[int, str, str]:
+        self.sent.append(("mon", str(command["prefix"]), shared))
+        return 0, "", ""
+
+    async def amgr_command_result(
+        self, command: Mapping[str, Any], *, shared: bool = False
+    ) -> tuple[int, str, str]:
+        self.sent.append(("mgr", str(command["prefix"]), shared))
+        return 0, "", ""
+
+
+def test_a_jobs_commands_go_to_the_mgr_when_it_serves_them_else_to_a_mon() -> None:
+    served_by_mgr = {"osd perf", "osd scrub"}
+    only_read = {"osd perf", "osd stat"}
+
+    async def main() -> None:
+        settings = Settings()
+        ceph = _SentCommands(settings)
+        async with open_job_table(
+            ceph,
+            settings,
+            FakeClock(),
+            read_only=lambda c: c["prefix"] in only_read,
+            served_by_mgr=lambda c: c["prefix"] in served_by_mgr,
+        ) as table:
+            waves = [[{"prefix": p}] for p in ("osd perf", "osd scrub", "osd stat", "osd out")]
+            job = table.submit(waves)
+            await table.wait(job)
+            assert job.state == "success"
+        assert ceph.sent == [
+            ("mgr", "osd perf", True),
+            ("mgr", "osd scrub", False),
+            ("mon", "osd stat", True),
+            ("mon", "osd out", False),
+        ]
 
     anyio.run(main)
 

@@ -4,21 +4,26 @@ failures, ?page=, deletion, auth, the deny-list, and many clients at once."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import anyio
 import pytest
 from fastapi.testclient import TestClient
 
 from app.auth import KEY_PREFIX
+from app.ceph.client import open_client
+from app.ceph.commands import humanize_command
 from app.jobs import JobTable
 from app.settings import Settings
 from cli.dev_cluster import DevCluster
-from tests.support import TEST_POOL, wait_until
-from tests.support.cluster import ceph_cli, ceph_cli_json, config_key_exists
-from tests.support.jobs import OSD_STAT, slow, wait_until_finished
+from tests.integration.differential import compare_shapes, json_type
+from tests.support import TEST_POOL, ask_until, wait_until
+from tests.support.cluster import audit_log, ceph_cli, ceph_cli_json, config_key_exists
+from tests.support.jobs import OSD_STAT, assert_succeeded, slow, wait_until_finished
 from tests.support.server import gateway
 
 pytestmark = pytest.mark.integration
@@ -481,6 +486,7 @@ READ_ONLY_COMMANDS = [
     {"prefix": "osd pool stats", "format": "json"},
     {"prefix": "osd df", "format": "json"},
 ]
+NUMBERS = {"int", "float"}
 
 
 @pytest.mark.parametrize("command", READ_ONLY_COMMANDS, ids=lambda c: c["prefix"])
@@ -595,3 +601,65 @@ def test_commands_pass_through_unchanged_like_the_module(
     assert result["command"] == "osd stat"
     num_osds = ceph_cli_json(cluster, "osd", "stat")["num_osds"]
     assert result["outb"].startswith(f"{num_osds} osds: ")
+
+
+# -- commands the mgr serves ----------------------------------------------------------------------
+
+# What the mgr serves that clients ask most (the cluster's command table flags each FLAG_MGR).
+MGR_READS = [
+    {"prefix": "osd perf", "format": "json"},
+    {"prefix": "osd pool stats", "format": "json"},
+    {"prefix": "pg dump", "format": "json"},
+    {"prefix": "osd df", "format": "json"},
+]
+NUMBERS = {"int", "float"}
+
+
+def test_a_command_the_mgr_serves_goes_to_the_mgr_not_through_a_mon(
+    client: TestClient, admin_auth: Auth, cluster: DevCluster
+) -> None:
+    # A command no one else sends: the mgr's device list of a host that does not exist.
+    host = f"cephgw-test-{uuid.uuid4().hex[:12]}"
+    job = client.post(
+        "/request?wait=1", json={"prefix": "device ls-by-host", "host": host}, auth=admin_auth
+    ).json()
+    assert_succeeded(job)
+    # The mon logs what it is sent in order: once this is there, anything of the job's would be.
+    after = f"cephgw-test-after-{uuid.uuid4().hex[:12]}"
+    ceph_cli(cluster, "log", after)
+    entries = ask_until(
+        lambda: audit_log(cluster),
+        lambda log: all(any(word in e["message"] for e in log) for word in (host, after)),
+        "the audit log shows the job's command and the line logged after it",
+        limit=20,
+        interval=0.5,
+        show=lambda log: "\n".join(f"{e['name']}: {e['message']}" for e in log),
+    )
+    heard = [e for e in entries if host in e["message"]]
+    # Only the mgr heard it, from the gateway's own librados client: no mon passed it on.
+    assert [e["name"] for e in heard] == [f"mgr.{cluster.mgr_name}"], heard
+    assert re.match(r"from='client\.\d+ -' entity='client\.admin' ", heard[0]["message"]), heard
+
+
+@pytest.mark.parametrize("command", MGR_READS, ids=lambda c: c["prefix"])
+def test_a_command_the_mgr_serves_answers_as_when_a_mon_passed_it_on(
+    client: TestClient, admin_auth: Auth, settings: Settings, command: dict[str, Any]
+) -> None:
+    job = client.post("/request?wait=1", json=command, auth=admin_auth).json()
+    assert_succeeded(job)
+    [run] = job["finished"]
+
+    async def through_a_mon() -> tuple[int, str, str]:
+        async with open_client(settings) as ceph:
+            return await ceph.amon_command_result(command)
+
+    ret, outb, outs = anyio.run(through_a_mon)
+    assert (run["command"], run["errno"], run["outs"]) == (humanize_command(command), ret, outs)
+    # Values move (counters, stamps); names, nesting and types do not (a number is a number:
+    # Ceph prints a float that happens to be whole without its point).
+    differences = [
+        d
+        for d in compare_shapes(json.loads(run["outb"]), json.loads(outb))
+        if not (d.kind == "type" and {json_type(d.gateway), json_type(d.module)} <= NUMBERS)
+    ]
+    assert differences == [], differences

@@ -3,18 +3,23 @@ the validation of a command against the table."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import anyio
 import pytest
 
+from app.ceph.client import CephClient
 from app.ceph.commands import (
     CommandTable,
+    CommandTableCache,
     check_read_only,
     check_valid,
     humanize_command,
     read_only_refusal,
 )
-from app.errors import BadRequest, Forbidden
+from app.errors import BadRequest, Forbidden, ServiceUnavailable
+from app.settings import Settings
 from tests.support import load_sample
 
 # Entries as `get_command_descriptions` gives them (Pacific's, trimmed).
@@ -147,3 +152,28 @@ def test_the_commands_the_mgr_serves_are_known_by_their_flag(pacific: CommandTab
     assert pacific.served_by_mgr(with_mgr) == "osd perf"
     served = {p: getattr(pacific.get(p), "served_by_mgr", None) for p in ("osd df", "osd tree")}
     assert served == {"osd df": True, "osd tree": False}
+
+
+class _Tables(CephClient):
+    """The mon's command table of a Pacific cluster, and no active mgr to ask for its own."""
+
+    async def mon_json(self, command: Mapping[str, Any], target: str | None = None) -> Any:
+        return load_sample("get_command_descriptions.pacific.json")
+
+    async def mgr_json(self, command: Mapping[str, Any], target: str | None = None) -> Any:
+        raise ServiceUnavailable("no mgr is active")
+
+
+def test_the_loaded_table_tells_a_job_which_commands_go_to_the_mgr() -> None:
+    async def main() -> None:
+        cache = CommandTableCache(_Tables(Settings()))
+        # Before the table loads, every command goes to a mon, which passes the mgr's on.
+        assert not cache.mgr_serves({"prefix": "osd perf"})
+        await cache.get()
+        assert cache.mgr_serves({"prefix": "osd perf"})
+        assert cache.mgr_serves({"prefix": "pg dump", "format": "json"})
+        assert cache.mgr_serves({"prefix": "osd scrub", "who": "0"})
+        assert not cache.mgr_serves({"prefix": "osd stat"})
+        assert not cache.mgr_serves({"prefix": "no such command"})
+
+    anyio.run(main)
