@@ -31,12 +31,14 @@ import httpx
 import wrk_runner
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.settings import ServerName
+from app.settings import ServerName, Settings
 from tests.support import TEST_POOL
 
 SAMPLE_EVERY = 30.0
 WARM_UP = 60.0
 CONNECTIONS = 16
+# The job table's bound (job_max_finished's default), less the few jobs running at a time.
+JOB_TABLE_FULL = Settings.model_fields["job_max_finished"].default - 20
 
 # The mix: every read target once, every write once, in turn on each connection.
 READS = ("/osd", "/osd/0", "/pool", "/mon", "/server", "/crush/rule", "/config/osd",
@@ -107,6 +109,14 @@ def jobs_held(server: harness.Server) -> float:
     )
 
 
+def moved(samples: list[Sample], name: str, since: float) -> float:
+    """How far (%) the highest value after `since` is above the first one from then."""
+    values: list[float] = [getattr(x, name) for x in samples if x.at >= since]
+    if not values:
+        return 0.0
+    return (max(values) - values[0]) / values[0] * 100
+
+
 def soak(minutes: float, server: str) -> int:
     with (
         tempfile.TemporaryDirectory(prefix="cephgw-soak-") as tmp,
@@ -157,14 +167,18 @@ def soak(minutes: float, server: str) -> int:
     print(f"  requests {requests} ({requests / duration:.0f}/s), statuses {by_status}")
     print(f"  errors: {errors} answers >= 300; socket errors: {socket or 'none'}")
     labels = {"rss": "RSS", "pss": "PSS", "largest_rss": "worker RSS"}
+    # Two later starts as well: once the job table is full (it grows to its bound by design),
+    # and the second half of the run (whether it still grows).
+    full_at = next((x.at for x in samples if x.jobs >= JOB_TABLE_FULL), duration)
     for name, label in labels.items():
         values = [getattr(x, name) for x in samples]
-        after_warm_up = [getattr(x, name) for x in samples if x.at >= WARM_UP]
-        base = after_warm_up[0]
+        base = next(getattr(x, name) for x in samples if x.at >= WARM_UP)
         print(
             f"  {label} after the warm-up {base:.1f} MiB, at the end {values[-1]:.1f} "
             f"MiB, highest {max(values):.1f} MiB; moved "
-            f"{(max(after_warm_up) - base) / base * 100:+.1f}% after the warm-up"
+            f"{moved(samples, name, WARM_UP):+.1f}% after the warm-up, "
+            f"{moved(samples, name, full_at):+.1f}% after the job table was full "
+            f"({full_at:.0f} s), {moved(samples, name, duration / 2):+.1f}% in the second half"
         )
     print(f"  job table at the end: {samples[-1].jobs:.0f} jobs")
     return 1 if errors or socket else 0
