@@ -15,6 +15,8 @@ import json
 import logging
 import os
 import shutil
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,8 @@ from granian import Granian
 from granian.constants import HTTPModes, Interfaces, Loops, SSLProtocols
 from granian.http import HTTP1Settings
 from granian.log import LOGGING_CONFIG, LogLevels
+from granian.log import logger as granian_log
+from granian.server import MPServer
 
 from cli.http_limits import HEAD_READ_TIMEOUT, MAX_HEAD_BYTES
 
@@ -29,8 +33,14 @@ from cli.http_limits import HEAD_READ_TIMEOUT, MAX_HEAD_BYTES
 # "tls_dir"}.
 LAUNCH_ENV = "_CEPHGW_GRANIAN_LAUNCH"
 APP_FACTORY = "cli.serve:app_from_environment"
-# Seconds an old worker serves beside its replacement on a reload (SIGHUP).
-RELOAD_OVERLAP = 1.0
+# Seconds an old worker serves beside its replacement on a reload (SIGHUP), once the
+# replacement started its app (and so accepts connections).
+RELOAD_OVERLAP = 0.25
+# Seconds a reload waits for the replacement to start its app before stopping the old one
+# anyway (a replacement that dies is not waited for).
+READY_LIMIT = 60.0
+# Under the TLS directory: a file named by its pid for each worker whose app started.
+READY_DIR = "ready"
 # The format of every log line but the access log's, whatever the server (cli/main.py too).
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -53,12 +63,107 @@ def http1_settings() -> HTTP1Settings:
     )
 
 
+ASGIApp = Callable[
+    [MutableMapping[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
+    Awaitable[None],
+]
+
+
+class MarkReady:
+    """ASGI wrapper of a worker's app: once its lifespan started (the app can answer), a file
+    named by the worker's pid in `directory` tells the supervisor (`ReloadingServer`)."""
+
+    def __init__(self, app: ASGIApp, directory: Path) -> None:
+        self.app = app
+        self.directory = directory
+
+    async def __call__(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[Any]],
+        send: Callable[[Any], Awaitable[None]],
+    ) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Any) -> None:
+            await send(message)
+            if message.get("type") == "lifespan.startup.complete":
+                self.directory.mkdir(exist_ok=True)
+                (self.directory / str(os.getpid())).touch()
+
+        await self.app(scope, receive, sending)
+
+
+class ReloadingServer(MPServer):
+    """granian's server, but a reload (SIGHUP: a new certificate) stops each old worker only
+    once its replacement has started its app, then RELOAD_OVERLAP later. granian itself stops
+    it `respawn_interval` after the replacement was spawned, ready or not: on a busy host a
+    worker takes seconds to import the app, and new connections waited unanswered meanwhile.
+
+    This replaces granian's `_respawn_workers` (granian is pinned below 3 for it); a worker
+    replaced after a crash is left to granian (there is no old one to keep).
+    """
+
+    ready_dir: Path | None = None
+
+    def _respawn_workers(
+        self, workers: Any, spawn_target: Any, target_loader: Any, delay: float = 0
+    ) -> None:
+        if not delay or self.ready_dir is None:
+            super()._respawn_workers(workers, spawn_target, target_loader, delay)
+            return
+        # granian's own steps and messages, but every replacement is started at once (the
+        # reload then takes one worker's start, however many there are) and waited for.
+        replaced: list[tuple[int, Any]] = []  # granian's workers are untyped
+        for idx in workers:
+            self.respawned_wrks[idx] = time.monotonic()
+            granian_log.info(f"Respawning worker-{idx + 1}")
+            replaced.append((idx, self.wrks[idx]))
+            new: Any = self._spawn_worker(
+                idx=idx, target=spawn_target, callback_loader=target_loader
+            )
+            new.start()
+            self.wrks[idx] = new
+        for idx, _ in replaced:
+            self._wait_ready(self.wrks[idx])
+        time.sleep(delay)
+        for idx, old in replaced:
+            granian_log.info(f"Stopping old worker-{idx + 1}")
+            old.terminate()
+        for idx, old in replaced:
+            old.join(self.workers_kill_timeout)
+            if old.is_alive():
+                granian_log.warning(f"Killing old worker-{idx + 1} after it refused to stop")
+                old.kill()
+                old.join()
+            granian_log.info(f"Stopped old worker-{idx + 1}")
+
+    def _wait_ready(self, worker: Any) -> None:
+        assert self.ready_dir is not None
+        mark = self.ready_dir / str(worker.inner.pid)
+        started = time.monotonic()
+        while not mark.exists():
+            if not worker.is_alive() or time.monotonic() - started > READY_LIMIT:
+                granian_log.warning(
+                    f"worker-{worker.idx + 1} did not start its app: the old one stops now"
+                )
+                return
+            time.sleep(0.05)
+        granian_log.info(
+            f"worker-{worker.idx + 1} started its app in {time.monotonic() - started:.1f} s"
+        )
+
+
 def main() -> None:
     launch = json.loads(os.environ.pop(LAUNCH_ENV))
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     tls_dir = Path(launch["tls_dir"]) if launch["tls_dir"] else None
     try:
-        Granian(
+        # granian's own class is MPServer on a Python with a GIL (Debian's): then ours.
+        server_class = ReloadingServer if Granian is MPServer else Granian
+        server = server_class(
             APP_FACTORY,
             factory=True,
             address=launch["addr"],
@@ -83,11 +188,15 @@ def main() -> None:
             # SIGTERM: the worker's lifespan lets running jobs finish; killed only after that.
             workers_kill_timeout=launch["kill_timeout"],
             # On SIGHUP (a new certificate, cli/serve.py) each new worker starts, then the
-            # old one is stopped this many seconds later: they share the socket meanwhile,
-            # and the old one still presents the old certificate. granian's default, 3.5 s,
-            # would leave it served longer than the 5 s a reload is given.
+            # old one is stopped this many seconds after the new one's app started
+            # (ReloadingServer): they share the socket meanwhile, and the old one still
+            # presents the old certificate. granian's default, 3.5 s, would leave it served
+            # longer than the 5 s a reload is given.
             respawn_interval=RELOAD_OVERLAP,
-        ).serve()
+        )
+        if isinstance(server, ReloadingServer) and tls_dir is not None:
+            server.ready_dir = tls_dir / READY_DIR
+        server.serve()
     finally:
         if tls_dir:
             shutil.rmtree(tls_dir, ignore_errors=True)

@@ -196,6 +196,8 @@ def app_from_environment() -> FastAPI:
     trusted = os.environ.get("FORWARDED_ALLOW_IPS", DEFAULT_FORWARDED_ALLOW_IPS)
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)
     app.add_middleware(UnmappedClientAddress)
+    if tls_dir is not None:  # only a new certificate reloads: the supervisor waits for it
+        app.add_middleware(granian_server.MarkReady, directory=tls_dir / granian_server.READY_DIR)
     return app
 
 

@@ -41,7 +41,8 @@ def _stat_fields(pid: int) -> list[str]:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
+    """The processes whose parent is PID."""
     out: list[int] = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -68,7 +69,7 @@ def _own_figures(pid: int) -> ProcessFigures:
 def process_figures(pid: int) -> ProcessFigures:
     """`pid` and its descendants (granian serves from a child process) added up."""
     total = _own_figures(pid)
-    for child in _children(pid):
+    for child in children(pid):
         try:
             sub = process_figures(child)
         except OSError:  # gone meanwhile

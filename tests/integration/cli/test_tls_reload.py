@@ -1,5 +1,6 @@
 """`cephgw serve` serves a certificate replaced in config-key within 5 s, without a restart,
-while a request running across the reload completes; an unusable replacement is refused.
+while a request running across the reload completes; an unusable replacement is refused;
+under granian the old worker serves until its replacement has started.
 
 The served certificate is read as a client sees it, with `openssl s_client`, from a new
 connection each time.
@@ -7,6 +8,8 @@ connection each time.
 
 from __future__ import annotations
 
+import os
+import signal
 import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +26,7 @@ from cli.dev_cluster import DevCluster
 from tests.support import wait_until
 from tests.support.cluster import ceph_cli, fresh_namespace
 from tests.support.jobs import assert_succeeded, slow
+from tests.support.processes import children
 from tests.support.server import (
     CERTIFICATE_RELOAD_LIMIT,
     Gateway,
@@ -175,3 +179,40 @@ def test_granian_workers_are_all_replaced_on_one_reload(
             served_alone_from(gw, serial_of(new_pem), replaced, "granian, 2 workers")
             assert gw.output().count("HUP signal received") == 1
             assert gw.output().count("Stopped old worker-") == 2
+
+
+def test_granian_keeps_the_old_worker_until_its_replacement_started(
+    cluster: DevCluster, admin_auth: tuple[str, str], tmp_path: Path
+) -> None:
+    """A replacement worker slow to start (a busy host: here, stopped with SIGSTOP) leaves
+    the old one serving: no new connection waits unanswered meanwhile."""
+    mgr_name = "tlsreload-slow-worker"
+    with (
+        serve_tls(cluster, mgr_name, admin_auth, tmp_path / "serve.log", server="granian") as gw,
+        shown_on_failure(gw),
+    ):
+        assert gw.pid is not None
+        [old_worker] = children(gw.pid)
+        made = cephgw(cluster, "create-self-signed-cert", "--mgr-name", mgr_name)
+        assert made.returncode == 0, made.stderr
+        new_worker = wait_until(
+            lambda: next(iter(set(children(gw.pid or 0)) - {old_worker}), None),
+            "granian spawns the replacement worker",
+            limit=CERTIFICATE_RELOAD_LIMIT,
+            interval=0.005,
+        )
+        os.kill(new_worker, signal.SIGSTOP)
+        try:
+            stopped = time.monotonic()
+            # Well past the second after which granian alone stops the old worker.
+            while time.monotonic() - stopped < 3.0:
+                r = httpx.get(f"{gw.url}/readyz", verify=gw.ssl_context(), timeout=2)
+                assert r.status_code == 200, r.text
+                time.sleep(0.1)
+            assert served_serial(gw.port) == serial_of(gw.cert_pem)
+            assert old_worker in children(gw.pid)
+        finally:
+            os.kill(new_worker, signal.SIGCONT)
+        new_pem = ceph_cli(cluster, "config-key", "get", f"mgr/restful/{mgr_name}/crt")
+        served_alone_from(gw, serial_of(new_pem), time.monotonic(), "granian, slow worker")
+        assert children(gw.pid) == [new_worker]
