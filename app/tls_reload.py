@@ -12,6 +12,7 @@ served on.
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from app.ceph import restful_config
 from app.ceph.client import CephClient
+from app.errors import CephError
 
 log = logging.getLogger(__name__)
 
@@ -101,12 +103,34 @@ def files_source(cert_file: Path, key_file: Path) -> PemSource:
 
 
 def config_key_source(ceph: CephClient, mgr_name: str | None) -> PemSource:
-    """config-key, in `cephgw serve`'s order: mgr/restful/<mgr>/crt|key, then mgr/restful/."""
+    """config-key, in `cephgw serve`'s order: mgr/restful/<mgr>/crt|key, then mgr/restful/.
+
+    A look is one `config-key dump` of mgr/restful/. Where the gateway's user may not dump
+    it (the caps docs/deploy.md gave before, which allow `config-key get` there), the look
+    is, from the first refusal on, the 2 to 4 `config-key get` it takes.
+    """
+    dump_refused = False
 
     async def source() -> PemPair | None:
+        nonlocal dump_refused
         if not ceph.connected:
             return None
-        found = await restful_config.get_certificate(ceph, mgr_name)
+        if dump_refused:
+            found = await restful_config.get_certificate(ceph, mgr_name)
+        else:
+            try:
+                found = await restful_config.dump_certificate(ceph, mgr_name)
+            except CephError as exc:
+                if exc.errno not in (errno.EACCES, errno.EPERM):
+                    raise
+                dump_refused = True
+                log.info(
+                    "this user may not dump config-key %s: the TLS certificate is re-read "
+                    "with config-key get (%s)",
+                    restful_config.MODULE_PREFIX,
+                    exc,
+                )
+                found = await restful_config.get_certificate(ceph, mgr_name)
         return PemPair(*found) if found else None
 
     return source

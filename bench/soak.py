@@ -29,10 +29,10 @@ from typing import get_args
 import harness
 import httpx
 import wrk_runner
-from prometheus_client.parser import text_string_to_metric_families
 
 from app.settings import ServerName, Settings
 from tests.support import TEST_POOL
+from tests.support.metrics import total
 
 SAMPLE_EVERY = 30.0
 WARM_UP = 60.0
@@ -101,12 +101,7 @@ def jobs_held(server: harness.Server) -> float:
     text = httpx.get(
         f"{server.url}/metrics", auth=server.auth, verify=server.trust, timeout=10
     ).text
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        if family.name == "cephgw_jobs"
-        for sample in family.samples
-    )
+    return total(text, "cephgw_jobs")
 
 
 def moved(samples: list[Sample], name: str, since: float) -> float:

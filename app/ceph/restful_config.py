@@ -3,6 +3,7 @@ its certificate (config-key) and its listen address and port (mgr module options
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from app.ceph import config_key
@@ -17,16 +18,37 @@ def localized_names(option: str, mgr_name: str | None) -> list[str]:
     return [*names, f"{MODULE_PREFIX}{option}"]
 
 
+def certificate_names(mgr_name: str | None) -> list[tuple[str, str]]:
+    """Where the module stored a certificate and its key, in its lookup order."""
+    crts, keys = localized_names("crt", mgr_name), localized_names("key", mgr_name)
+    return list(zip(crts, keys, strict=True))
+
+
 async def get_certificate(ceph: CephClient, mgr_name: str | None) -> tuple[str, str] | None:
-    """(certificate PEM, key PEM) from config-key, as the module stored them, or None."""
-    for crt_name, key_name in zip(
-        localized_names("crt", mgr_name), localized_names("key", mgr_name), strict=True
-    ):
+    """(certificate PEM, key PEM) from config-key, as the module stored them, or None: a
+    `config-key get` each (2 to 4)."""
+    for crt_name, key_name in certificate_names(mgr_name):
         crt = await config_key.get(ceph, crt_name)
         key = await config_key.get(ceph, key_name)
         if crt and key:
             return crt, key
     return None
+
+
+def certificate_in(values: Mapping[str, str], mgr_name: str | None) -> tuple[str, str] | None:
+    """`get_certificate`'s answer, from config-key's values under MODULE_PREFIX."""
+    for crt_name, key_name in certificate_names(mgr_name):
+        crt, key = values.get(crt_name), values.get(key_name)
+        if crt and key:
+            return crt, key
+    return None
+
+
+async def dump_certificate(ceph: CephClient, mgr_name: str | None) -> tuple[str, str] | None:
+    """`get_certificate`'s answer in one mon command: `config-key dump` of MODULE_PREFIX
+    (its optional key prefix is there from Pacific 16.2 on). A user whose caps do not
+    allow that dump gets EACCES (a CephError)."""
+    return certificate_in(await config_key.dump(ceph, MODULE_PREFIX), mgr_name)
 
 
 async def put_certificate(

@@ -55,6 +55,13 @@ def three_mons(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dev_cluster
 
 
 @pytest.fixture(scope="session")
+def three_mons_admin(three_mons: dev_cluster.DevCluster) -> tuple[Settings, tuple[str, str]]:
+    """The settings of a gateway of `three_mons` and an admin key of that cluster."""
+    settings = Settings(conf=three_mons.conf, keyring=three_mons.keyring, key_refresh_interval=1.0)
+    return settings, ("three-mons", create_key(settings, "three-mons", Role.ADMIN))
+
+
+@pytest.fixture(scope="session")
 def settings(cluster: dev_cluster.DevCluster) -> Settings:
     return Settings(
         conf=cluster.conf,

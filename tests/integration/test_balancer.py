@@ -30,6 +30,7 @@ from tests.support import ask_until, wait_until
 from tests.support.balancer import haproxy_config, run_haproxy, server_states
 from tests.support.cluster import ceph_cli, fresh_namespace
 from tests.support.jobs import OSD_STAT, slow
+from tests.support.metrics import total
 from tests.support.server import (
     CERTIFICATE_RELOAD_LIMIT,
     Gateway,
@@ -130,11 +131,7 @@ def test_requests_reach_every_gateway_in_turn(deployment: Deployment, admin_auth
     def served(gateway: Gateway) -> float:
         with deployment.client(gateway.url) as http:
             text = http.get("/metrics", auth=admin_auth).text
-        return sum(
-            float(line.rpartition(" ")[2])
-            for line in text.splitlines()
-            if line.startswith("cephgw_http_requests_total{") and 'route="/mon"' in line
-        )
+        return total(text, "cephgw_http_requests_total", route="/mon")
 
     before = [served(g) for g in deployment.gateways]
     with deployment.client() as http:

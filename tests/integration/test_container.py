@@ -43,7 +43,7 @@ CAPS = {
     "mon": (
         "allow rw, "
         'allow command "config-key dump" with key prefix cephgw/keys/, '
-        'allow command "config-key dump" with key prefix mgr/restful/keys/, '
+        'allow command "config-key dump" with key prefix mgr/restful/, '
         'allow command "config-key get" with key prefix cephgw/keys/, '
         'allow command "config-key get" with key prefix mgr/restful/'
     ),

@@ -13,13 +13,12 @@ import time
 
 import pytest
 
-from app.auth import Role
 from app.routers.route import STALE_WARNING
 from app.settings import Settings
 from cli import dev_cluster
 from cli.dev_cluster import DevCluster
 from tests.support import ask_until
-from tests.support.cluster import ceph_cli, ceph_cli_json, create_key
+from tests.support.cluster import ceph_cli, ceph_cli_json
 from tests.support.jobs import OSD_STAT
 from tests.support.server import gateway
 
@@ -35,10 +34,9 @@ MON_READS = ("/osd", "/osd/0", "/pool", "/mon", "/crush/rule", "/config/osd")
 
 @pytest.mark.timeout(300)
 def test_without_a_mgr_what_needs_one_is_503_at_once_and_the_rest_answers(
-    three_mons: DevCluster,
+    three_mons: DevCluster, three_mons_admin: tuple[Settings, tuple[str, str]]
 ) -> None:
-    settings = Settings(conf=three_mons.conf, keyring=three_mons.keyring, key_refresh_interval=1.0)
-    auth = ("mgr-loss", create_key(settings, "mgr-loss", Role.ADMIN))
+    settings, auth = three_mons_admin
     with gateway(settings, auth) as client:
         known_config = client.get("/config/cluster", auth=auth).json()
         dev_cluster.stop_mgr(three_mons, kill=True)
@@ -99,10 +97,9 @@ def test_without_a_mgr_what_needs_one_is_503_at_once_and_the_rest_answers(
 
 @pytest.mark.timeout(300)
 def test_a_killed_osd_shows_down_once_the_cluster_says_so_and_up_once_back(
-    three_mons: DevCluster,
+    three_mons: DevCluster, three_mons_admin: tuple[Settings, tuple[str, str]]
 ) -> None:
-    settings = Settings(conf=three_mons.conf, keyring=three_mons.keyring, key_refresh_interval=1.0)
-    auth = ("osd-loss", create_key(settings, "osd-loss", Role.ADMIN))
+    settings, auth = three_mons_admin
 
     def osd_0() -> tuple[int, int]:
         r = client.get("/osd/0", auth=auth)

@@ -159,6 +159,21 @@ def request_head(method: str, target: str, auth: Auth, *headers: str) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
+def post_request_head(auth: Auth, *headers: str) -> bytes:
+    """The head of a POST /request with a JSON body, and `headers`."""
+    return request_head("POST", "/request", auth, "Content-Type: application/json", *headers)
+
+
+def measured_exchange(
+    gateway: Gateway, head: bytes, body: Iterable[bytes] = ()
+) -> tuple[Answer, int, int]:
+    """`exchange`, with the gateway's RSS (its processes added up) before it and how far the
+    RSS grew by the answer, in bytes."""
+    before = process_figures(gateway.pid).rss
+    answer = exchange(gateway, head, body)
+    return answer, before, process_figures(gateway.pid).rss - before
+
+
 def pieces(total: int, size: int = 64 * 1024) -> Iterator[bytes]:
     while total > 0:
         yield b"x" * min(size, total)
@@ -212,17 +227,9 @@ def _shown(gateway: Gateway) -> Iterator[None]:
 def test_a_50_mb_body_is_refused_at_once_and_costs_no_memory(
     gateway: Gateway, admin_auth: Auth
 ) -> None:
-    head = request_head(
-        "POST",
-        "/request",
-        admin_auth,
-        "Content-Type: application/json",
-        f"Content-Length: {50 * MIB}",
-    )
+    head = post_request_head(admin_auth, f"Content-Length: {50 * MIB}")
     exchange(gateway, head, pieces(2 * MIB))  # the code paths warmed up, their memory taken
-    before = process_figures(gateway.pid).rss
-    answer = exchange(gateway, head, pieces(50 * MIB))
-    grown = process_figures(gateway.pid).rss - before
+    answer, before, grown = measured_exchange(gateway, head, pieces(50 * MIB))
     print(
         f"50 MB body: {answer.status} in {answer.seconds * 1000:.0f} ms, "
         f"{answer.sent / MIB:.1f} MiB sent, RSS {before / MIB:.1f} MiB, "
@@ -240,14 +247,7 @@ def test_a_content_length_over_the_limit_is_refused_before_the_body_is_sent(
     gateway: Gateway, admin_auth: Auth
 ) -> None:
     # A client that asks first (curl does above 1 MiB) never sends the body.
-    head = request_head(
-        "POST",
-        "/request",
-        admin_auth,
-        "Content-Type: application/json",
-        f"Content-Length: {50 * MIB}",
-        "Expect: 100-continue",
-    )
+    head = post_request_head(admin_auth, f"Content-Length: {50 * MIB}", "Expect: 100-continue")
     answer = exchange(gateway, head)
     assert (answer.status, answer.json()) == (413, TOO_LARGE)
     assert answer.headers["connection"] == "close"
@@ -256,13 +256,7 @@ def test_a_content_length_over_the_limit_is_refused_before_the_body_is_sent(
 def test_a_chunked_body_over_the_limit_is_cut_off_with_413(
     gateway: Gateway, admin_auth: Auth
 ) -> None:
-    head = request_head(
-        "POST",
-        "/request",
-        admin_auth,
-        "Content-Type: application/json",
-        "Transfer-Encoding: chunked",
-    )
+    head = post_request_head(admin_auth, "Transfer-Encoding: chunked")
     answer = exchange(gateway, head, chunked(pieces(50 * MIB)))
     print(
         f"chunked body: {answer.status} in {answer.seconds * 1000:.0f} ms, "
@@ -314,10 +308,8 @@ URL_TOO_LONG = {
 def test_a_1_mb_header_is_refused_by_the_server(
     gateway: Gateway, server: ServerName, admin_auth: Auth
 ) -> None:
-    before = process_figures(gateway.pid).rss
     head = request_head("GET", "/healthz", admin_auth, "X-Padding: " + "a" * MIB)
-    answer = exchange(gateway, head)
-    grown = process_figures(gateway.pid).rss - before
+    answer, _, grown = measured_exchange(gateway, head)
     print(f"1 MB header: {answer.status} {answer.body!r}, RSS grown {grown / MIB:+.2f} MiB")
     assert (answer.status, answer.body) == HEAD_TOO_LARGE[server]
     assert answer.headers["connection"] == "close"

@@ -1,10 +1,13 @@
 """The certificate reload's pure parts: which PEM pairs are servable, and when a change is
-installed."""
+installed; and what a look at config-key asks of the mons."""
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import logging
+from collections.abc import Mapping
+from typing import Any, cast
 
 import anyio
 import pytest
@@ -13,6 +16,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
+from app.ceph.client import CephClient
+from app.errors import CephError
 from app.tls import make_self_signed_cert
 from app.tls_reload import (
     CertificateReloader,
@@ -20,6 +25,7 @@ from app.tls_reload import (
     ServedCertificate,
     UnusablePemPair,
     checked_certificate,
+    config_key_source,
 )
 
 
@@ -243,3 +249,76 @@ def test_an_ed25519_pair_is_servable() -> None:
     )
     pair = PemPair(cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem(key))
     assert checked_certificate(pair) == cert
+
+
+# -- config-key as the source -------------------------------------------------------------------
+
+
+class ConfigKey:
+    """config-key on a connected cluster, recording each command asked; `dump_errno` makes
+    the mons refuse `config-key dump` (a user whose caps do not allow it)."""
+
+    connected = True
+
+    def __init__(self, values: dict[str, str], dump_errno: int = 0) -> None:
+        self.values = values
+        self.dump_errno = dump_errno
+        self.asked: list[str] = []
+
+    async def mon_json(self, command: Mapping[str, Any], target: str | None = None) -> Any:
+        assert command["prefix"] == "config-key dump"
+        self.asked.append(f"dump {command['key']}")
+        if self.dump_errno:
+            raise CephError(self.dump_errno, "access denied")
+        return {k: v for k, v in self.values.items() if k.startswith(command["key"])}
+
+    async def amon_command(
+        self, command: Mapping[str, Any], inbuf: bytes = b"", target: str | None = None
+    ) -> bytes:
+        assert command["prefix"] == "config-key get"
+        self.asked.append(f"get {command['key']}")
+        if command["key"] not in self.values:
+            raise CephError(errno.ENOENT, "no such key")
+        return self.values[command["key"]].encode()
+
+
+SHARED = {"mgr/restful/crt": "shared crt", "mgr/restful/key": "shared key"}
+PER_MGR = {"mgr/restful/x/crt": "x crt", "mgr/restful/x/key": "x key"}
+
+
+def look(ceph: ConfigKey, mgr_name: str | None) -> PemPair | None:
+    return anyio.run(config_key_source(cast(CephClient, ceph), mgr_name))
+
+
+def test_a_look_at_config_key_is_one_dump_in_the_modules_order() -> None:
+    ceph = ConfigKey({**SHARED, **PER_MGR, "mgr/restful/keys/k": "secret"})
+    assert look(ceph, "x") == PemPair("x crt", "x key")
+    assert look(ceph, "y") == PemPair("shared crt", "shared key")
+    assert look(ceph, None) == PemPair("shared crt", "shared key")
+    assert look(ConfigKey({"mgr/restful/x/crt": "x crt", **SHARED}), "x") == PemPair(
+        "shared crt", "shared key"
+    )  # half a per-mgr pair is none
+    assert look(ConfigKey({}), "x") is None
+    assert ceph.asked == ["dump mgr/restful/"] * 3
+
+
+def test_a_user_that_may_not_dump_looks_with_config_key_get_from_then_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ceph = ConfigKey({**SHARED}, dump_errno=errno.EACCES)
+    source = config_key_source(cast(CephClient, ceph), "x")
+    with caplog.at_level(logging.INFO, logger="app.tls_reload"):
+        assert anyio.run(source) == PemPair("shared crt", "shared key")
+        assert anyio.run(source) == PemPair("shared crt", "shared key")
+    gets = [f"get mgr/restful/{name}" for name in ("x/crt", "x/key", "crt", "key")]
+    assert ceph.asked == ["dump mgr/restful/", *gets, *gets]
+    assert [r.levelno for r in caplog.records] == [logging.INFO]
+
+
+def test_any_other_error_of_the_dump_is_a_failed_look() -> None:
+    ceph = ConfigKey({**SHARED}, dump_errno=errno.ETIMEDOUT)
+    source = config_key_source(cast(CephClient, ceph), None)
+    for _ in range(2):
+        with pytest.raises(CephError):
+            anyio.run(source)
+    assert ceph.asked == ["dump mgr/restful/"] * 2

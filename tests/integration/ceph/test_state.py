@@ -11,12 +11,11 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from app.auth import Role
 from app.settings import Settings
 from cli import dev_cluster
 from cli.dev_cluster import DevCluster
 from tests.support import TEST_POOL, wait_until
-from tests.support.cluster import ceph_cli, ceph_cli_json, create_key
+from tests.support.cluster import ceph_cli, ceph_cli_json
 from tests.support.server import gateway
 
 pytestmark = pytest.mark.integration
@@ -158,10 +157,9 @@ def quorum_without(cluster: DevCluster, lost: str) -> bool:
 
 @pytest.mark.timeout(600)
 def test_one_mon_of_three_lost_under_load_costs_no_error_and_under_a_second(
-    three_mons: DevCluster,
+    three_mons: DevCluster, three_mons_admin: tuple[Settings, Auth]
 ) -> None:
-    settings = Settings(conf=three_mons.conf, keyring=three_mons.keyring, key_refresh_interval=1.0)
-    auth = ("three-mons", create_key(settings, "three-mons", Role.ADMIN))
+    settings, auth = three_mons_admin
     latencies: list[float] = []
     failures: list[str] = []
     stop = threading.Event()

@@ -6,26 +6,14 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from prometheus_client.parser import text_string_to_metric_families
 
 from app.main import create_app
 from app.metrics import MAX_COMMAND_PREFIXES, OTHER, GatewayMetrics
 from app.settings import Settings
+from tests.support.metrics import samples
 from tests.support.server import wait_until_ready
 
 pytestmark = pytest.mark.integration
-
-Labels = dict[str, str]
-
-
-def samples(text: str, name: str) -> list[tuple[Labels, float]]:
-    """Every sample called `name` in an exposition, with its labels."""
-    return [
-        (dict(s.labels), s.value)
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-        if s.name == name
-    ]
 
 
 def value(text: str, name: str, **labels: str) -> float:
