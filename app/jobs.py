@@ -30,6 +30,7 @@ from anyio.abc import TaskGroup
 from app.ceph.client import CephClient
 from app.ceph.commands import humanize_command, paginate
 from app.ceph.job_records import JobRecordStore
+from app.ceph.state import CommandAnswers
 from app.errors import GatewayError, ServiceUnavailable
 from app.settings import Settings
 
@@ -298,6 +299,7 @@ class JobTable:
         read_only: Callable[[Command], bool] | None = None,
         records: JobRecordStore | None = None,
         wall_clock: Clock = time.time,
+        answers: CommandAnswers | None = None,
     ):
         self._ceph = ceph
         self._settings = settings
@@ -308,6 +310,9 @@ class JobTable:
         # Whether a command only reads (the cluster's command table says): identical ones in
         # flight then share one librados call, as reads do, and change nothing.
         self._read_only = read_only or (lambda _command: False)
+        # Where read-only commands' recent answers are kept (the cluster-state cache's), as
+        # reads are: such a command asked again meanwhile is answered from there.
+        self._answers = answers
         self._jobs: dict[str, Job] = {}  # submit order
         self._ended: OrderedDict[str, Job] = OrderedDict()  # finished jobs, oldest first
         self._ended_bytes = 0
@@ -479,7 +484,14 @@ class JobTable:
         read_only = self._read_only(command)
         async with self._commands:
             try:
-                ret, outb, outs = await self._ceph.amon_command_result(command, shared=read_only)
+                if read_only and self._answers is not None:
+                    ret, outb, outs = await self._answers.get(
+                        command, lambda: self._ceph.amon_command_result(command)
+                    )
+                else:
+                    ret, outb, outs = await self._ceph.amon_command_result(
+                        command, shared=read_only
+                    )
             except GatewayError as exc:  # not connected, or no answer in time
                 ret, outb, outs = -getattr(exc, "errno", errno_codes.EIO), "", exc.message
             except Exception as exc:  # never leave a job hanging on a surprise
@@ -724,10 +736,11 @@ async def open_job_table(
     read_only: Callable[[Command], bool] | None = None,
     records: JobRecordStore | None = None,
     wall_clock: Clock = time.time,
+    answers: CommandAnswers | None = None,
 ) -> AsyncIterator[JobTable]:
     """The table for the app's lifetime; on exit it takes no new jobs, lets the running ones
     finish for up to `job_shutdown_grace` seconds, then cancels the rest."""
-    table = JobTable(ceph, settings, clock, on_change, read_only, records, wall_clock)
+    table = JobTable(ceph, settings, clock, on_change, read_only, records, wall_clock, answers)
     async with anyio.create_task_group() as tg:
         table._task_group = tg
         if records is not None:
