@@ -241,7 +241,9 @@ class JobRunner:
     async def run(self, waves: Waves) -> Response:
         # 503 when the table is closed or full. The key was checked by the route's key
         # dependency, which FastAPI solves first: its name goes into the job's record.
-        job = await self._jobs.start(waves, str(getattr(self._state, "key_name", "")))
+        job = await self._jobs.start(
+            waves, str(getattr(self._state, "key_name", "")), at_once=self._wait
+        )
         self._state.job_id = job.id
         done = not self._wait or await self._jobs.wait(job)
         if self._wait:

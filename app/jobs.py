@@ -365,13 +365,23 @@ class JobTable:
             self._launch(job, first)
         return job
 
-    async def start(self, waves: Iterable[Iterable[Command]], submitted_by: str = "") -> Job:
+    async def start(
+        self, waves: Iterable[Iterable[Command]], submitted_by: str = "", *, at_once: bool = False
+    ) -> Job:
         """`submit`, with the job's record written to the shared store first (if there is
         one): any gateway knows the job once this returns. While the store does not answer
         (a paused or full cluster: see app/ceph/job_records.py) the job runs unrecorded,
         known to this gateway only, and is recorded once the store answers again: a job
-        that unsets `pause` must be able to run."""
+        that unsets `pause` must be able to run.
+
+        `at_once`, for a caller that waits for the job anyway (?wait=1): without a shared
+        store, a job of one wave whose every command only reads and has an answer kept
+        (`CommandAnswers`) ends before this returns, with those answers, and no task of its
+        own. Otherwise (and always without it, as with the module) its first wave is
+        running when this returns."""
         job, first = self._admit(waves, submitted_by)
+        if at_once and self._records is None and self._ended_at_once(job, first):
+            return job
         if self._records is not None:
             await self._save_or_warn(job)
         if first:
@@ -412,6 +422,24 @@ class JobTable:
         self._unfinished.add(job)
         return job, first
 
+    def _ended_at_once(self, job: Job, first: list[tuple[CommandRun, dict[str, Any]]]) -> bool:
+        """End a job of one wave from the answers kept for its commands, if all only read and
+        have one; False (the job untouched) otherwise."""
+        if self._answers is None or job.waiting or not first:
+            return False
+        answers = []
+        for _, command in first:
+            answer = self._answers.kept(command) if self._read_only(command) else None
+            if answer is None:
+                return False
+            answers.append(answer)
+        self._answers.count_hits(len(answers))
+        for (run, _), (ret, outb, outs) in zip(first, answers, strict=True):
+            job.complete(run, ret, outb, outs)
+        self._unfinished.discard(job)
+        self._job_ended(job)
+        return True
+
     def _launch(self, job: Job, first: list[tuple[CommandRun, dict[str, Any]]]) -> None:
         assert self._task_group is not None
         self._task_group.start_soon(self._run, job, first, name=f"job {job.id}")
@@ -440,6 +468,8 @@ class JobTable:
 
     async def wait(self, job: Job) -> bool:
         """Block until the job is done or job_wait_timeout passed; returns whether it is done."""
+        if job.done:  # ended at once (no timeout to set up)
+            return True
         with anyio.move_on_after(self._settings.job_wait_timeout):
             await job.wait()
         return job.done

@@ -293,10 +293,10 @@ class CommandAnswers:
         the cluster) answers."""
         state = self._state
         key = json.dumps(command)
-        kept = self._answers.get(key)
-        if kept is not None and state.clock() - kept[0] < state.max_age:
+        kept = self._fresh(key)
+        if kept is not None:
             state.observe(COMMAND_ANSWERS, "hit")
-            return kept[1]
+            return kept
         while (asking := self._asking.get(key)) is not None and (
             asking.generation == self._generation
         ):
@@ -322,6 +322,21 @@ class CommandAnswers:
         if answer[0] == 0 and asking.generation == self._generation and state.max_age > 0:
             self._keep(key, asking.started, answer)
         return answer
+
+    def kept(self, command: Mapping[str, Any]) -> CommandAnswer | None:
+        """The answer `get` would give at once (without asking), or None; counted as a hit
+        only once `count_hits` says it was used."""
+        return self._fresh(json.dumps(command))
+
+    def count_hits(self, count: int) -> None:
+        for _ in range(count):
+            self._state.observe(COMMAND_ANSWERS, "hit")
+
+    def _fresh(self, key: str) -> CommandAnswer | None:
+        kept = self._answers.get(key)
+        if kept is None or self._state.clock() - kept[0] >= self._state.max_age:
+            return None
+        return kept[1]
 
     def _keep(self, key: str, asked_at: float, answer: CommandAnswer) -> None:
         answers = self._answers
