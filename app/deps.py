@@ -282,11 +282,15 @@ class CommandRunner:
 
 
 async def get_command_runner(
-    request: Request, identity: KeyDep, wait: WaitQuery = None
+    request: Request,
+    credentials: Annotated[tuple[str, str] | None, Depends(basic_auth)],
+    wait: WaitQuery = None,
 ) -> CommandRunner:
-    # One dependency for the policy and the runner, and the deny-list (parsed once at
-    # start-up) and the command tables from the app's state: every dependency FastAPI
-    # solves costs every request (on POST /request, solving them was a quarter of its CPU).
+    # One dependency for the key, the policy and the runner (`require_key` called, not a
+    # dependency of its own), and the deny-list (parsed once at start-up) and the command
+    # tables from the app's state: every dependency FastAPI solves costs every request (on
+    # POST /request, solving them was a quarter of its CPU).
+    identity = await require_key(request, credentials)
     state = app_state(request)
     policy = CommandPolicy(identity, state["deny_rules"], state["commands"], state["ceph"])
     return CommandRunner(policy, JobRunner(state["jobs"], wants_wait(wait), request.state))
