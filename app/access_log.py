@@ -30,6 +30,9 @@ UNMATCHED_ROUTE = "<unmatched>"
 
 log = logging.getLogger(LOGGER_NAME)
 
+# What `json.dumps(..., separators=(",", ":"))` writes, without making an encoder a line.
+COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+
 
 @dataclass(frozen=True, slots=True)
 class RequestRecord:
@@ -51,7 +54,7 @@ class RequestRecord:
 def format_access_line(record: RequestRecord) -> str:
     """The JSON line of one request (no newline in it, whatever the path holds)."""
     started = dt.datetime.fromtimestamp(record.started, dt.UTC)
-    return json.dumps(
+    return COMPACT_JSON.encode(
         {
             "time": started.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "client": record.client,
@@ -61,8 +64,7 @@ def format_access_line(record: RequestRecord) -> str:
             "path": record.path,
             "status": record.status,
             "duration_ms": round(record.duration * 1000, 3),
-        },
-        separators=(",", ":"),
+        }
     )
 
 

@@ -21,7 +21,6 @@ failed write loses those entries, never fails a request: they are counted
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -32,7 +31,7 @@ from typing import IO
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from app.access_log import RequestRecord
+from app.access_log import COMPACT_JSON, RequestRecord
 from app.ceph import cluster_log
 from app.ceph.client import CephClient
 from app.errors import GatewayError
@@ -91,7 +90,7 @@ def audit_record(request: RequestRecord) -> AuditRecord | None:
 def format_audit_line(record: AuditRecord) -> str:
     """The JSON line of one audited request (no newline in it, whatever the path holds)."""
     started = dt.datetime.fromtimestamp(record.time, dt.UTC)
-    return json.dumps(
+    return COMPACT_JSON.encode(
         {
             "time": started.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "key": record.key,
@@ -102,13 +101,13 @@ def format_audit_line(record: AuditRecord) -> str:
             "status": record.status,
             "job_id": record.job_id,
             "job_state": record.job_state,
-        },
-        separators=(",", ":"),
+        }
     )
 
 
 def cluster_log_text(record: AuditRecord) -> str:
-    """The cluster log's entry: the tag, then the audit line."""
+    """The cluster log's entry: the tag, then the audit line (`Auditor.observe` adds the tag
+    to the line it logged)."""
     return CLUSTER_LOG_TAG + format_audit_line(record)
 
 
@@ -127,12 +126,13 @@ class Auditor:
         record = audit_record(request)
         if record is None:
             return
+        line = format_audit_line(record)  # once, for both
         if log.isEnabledFor(logging.INFO):
-            log.info(format_audit_line(record))
+            log.info(line)
         # Only what a valid key did: requests without one must not fill the mon's log.
         if self._queue is not None and record.key is not None:
             try:
-                self._queue.send_nowait(cluster_log_text(record))
+                self._queue.send_nowait(CLUSTER_LOG_TAG + line)
             except anyio.WouldBlock:
                 self._on_failure("dropped")
 

@@ -3,12 +3,13 @@ carries, and the job runner of the write routes. The one place that reads the ap
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, TypedDict, cast
 
 from cryptography import x509
 from fastapi import Depends, Query, Request
 from fastapi.dependencies.models import Dependant
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import WithJsonSchema
 from starlette.datastructures import State
@@ -199,16 +200,6 @@ class CommandPolicy:
         return waves
 
 
-async def get_command_policy(request: Request, identity: KeyDep) -> CommandPolicy:
-    # The deny-list (parsed once at start-up) and the command tables from the app's state,
-    # not two dependencies more on the path of every write.
-    state = app_state(request)
-    return CommandPolicy(identity, state["deny_rules"], state["commands"], state["ceph"])
-
-
-CommandPolicyDep = Annotated[CommandPolicy, Depends(get_command_policy)]
-
-
 # -- jobs -------------------------------------------------------------------------------------
 
 # ?wait= values that mean "do not wait" (the module waited on any non-empty value).
@@ -251,14 +242,25 @@ class JobRunner:
     async def run(self, waves: Waves) -> Response:
         # 503 when the table is closed or full. The key was checked by the route's key
         # dependency, which FastAPI solves first: its name goes into the job's record.
-        job = await self._jobs.start(waves, str(getattr(self._state, "key_name", "")))
+        job = await self._jobs.start(
+            waves, str(getattr(self._state, "key_name", "")), at_once=self._wait
+        )
         self._state.job_id = job.id
         done = not self._wait or await self._jobs.wait(job)
         if self._wait:
             self._state.job_state = job.state
         # The job's JSON is the route's response model (`Job`) already: rendered as Starlette's
-        # JSONResponse renders it, without validating it again on every write.
-        return JSONResponse(job.to_json(), status_code=200 if done else 202)
+        # JSONResponse renders it (the same bytes, one encoder for all), without validating
+        # it again on every write.
+        return Response(
+            _JSON_BODY.encode(job.to_json()).encode(),
+            status_code=200 if done else 202,
+            media_type="application/json",
+        )
+
+
+# What Starlette's JSONResponse writes (it makes an encoder an answer).
+_JSON_BODY = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 async def get_job_runner(request: Request, wait: WaitQuery = None) -> JobRunner:
@@ -266,3 +268,33 @@ async def get_job_runner(request: Request, wait: WaitQuery = None) -> JobRunner:
 
 
 JobRunnerDep = Annotated[JobRunner, Depends(get_job_runner)]
+
+
+class CommandRunner:
+    """POST /request's last step: the commands, once the key's `CommandPolicy` allows them,
+    run as a job by its `JobRunner`."""
+
+    def __init__(self, policy: CommandPolicy, runner: JobRunner) -> None:
+        self._policy = policy
+        self._runner = runner
+
+    async def run(self, waves: Waves) -> Response:
+        return await self._runner.run(await self._policy.allowed(waves))
+
+
+async def get_command_runner(
+    request: Request,
+    credentials: Annotated[tuple[str, str] | None, Depends(basic_auth)],
+    wait: WaitQuery = None,
+) -> CommandRunner:
+    # One dependency for the key, the policy and the runner (`require_key` called, not a
+    # dependency of its own), and the deny-list (parsed once at start-up) and the command
+    # tables from the app's state: every dependency FastAPI solves costs every request (on
+    # POST /request, solving them was a quarter of its CPU).
+    identity = await require_key(request, credentials)
+    state = app_state(request)
+    policy = CommandPolicy(identity, state["deny_rules"], state["commands"], state["ceph"])
+    return CommandRunner(policy, JobRunner(state["jobs"], wants_wait(wait), request.state))
+
+
+CommandRunnerDep = Annotated[CommandRunner, Depends(get_command_runner)]

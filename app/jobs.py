@@ -33,6 +33,7 @@ from anyio.abc import TaskGroup
 from app.ceph.client import CephClient
 from app.ceph.commands import humanize_command, paginate
 from app.ceph.job_records import JobRecordStore, StoredRecords
+from app.ceph.state import CommandAnswers
 from app.errors import GatewayError, ServiceUnavailable
 from app.settings import Settings
 
@@ -319,6 +320,7 @@ class JobTable:
         records: JobRecordStore | None = None,
         wall_clock: Clock = time.time,
         served_by_mgr: Callable[[Command], bool] | None = None,
+        answers: CommandAnswers | None = None,
     ):
         self._ceph = ceph
         self._settings = settings
@@ -333,6 +335,9 @@ class JobTable:
         # itself, not to a mon that would pass it on; a mgr that does not answer in time then
         # says nothing of the mons (app/ceph/client.py).
         self._served_by_mgr = served_by_mgr or (lambda _command: False)
+        # Where read-only commands' recent answers are kept (the cluster-state cache's), as
+        # reads are: such a command asked again meanwhile is answered from there.
+        self._answers = answers
         self._jobs: dict[str, Job] = {}  # submit order
         self._ended: OrderedDict[str, Job] = OrderedDict()  # finished jobs, oldest first
         self._ended_bytes = 0
@@ -387,13 +392,23 @@ class JobTable:
             self._launch(job, first)
         return job
 
-    async def start(self, waves: Iterable[Iterable[Command]], submitted_by: str = "") -> Job:
+    async def start(
+        self, waves: Iterable[Iterable[Command]], submitted_by: str = "", *, at_once: bool = False
+    ) -> Job:
         """`submit`, with the job's record written to the shared store first (if there is
         one): any gateway knows the job once this returns. While the store does not answer
         (a paused or full cluster: see app/ceph/job_records.py) the job runs unrecorded,
         known to this gateway only, and is recorded once the store answers again: a job
-        that unsets `pause` must be able to run."""
+        that unsets `pause` must be able to run.
+
+        `at_once`, for a caller that waits for the job anyway (?wait=1): without a shared
+        store, a job of one wave whose every command only reads and has an answer kept
+        (`CommandAnswers`) ends before this returns, with those answers, and no task of its
+        own. Otherwise (and always without it, as with the module) its first wave is
+        running when this returns."""
         job, first = self._admit(waves, submitted_by)
+        if at_once and self._records is None and self._ended_at_once(job, first):
+            return job
         if self._records is not None:
             await self._save_or_warn(job)
         if first:
@@ -435,6 +450,24 @@ class JobTable:
         self._unfinished.add(job)
         return job, first
 
+    def _ended_at_once(self, job: Job, first: list[tuple[CommandRun, dict[str, Any]]]) -> bool:
+        """End a job of one wave from the answers kept for its commands, if all only read and
+        have one; False (the job untouched) otherwise."""
+        if self._answers is None or job.waiting or not first:
+            return False
+        answers = []
+        for _, command in first:
+            answer = self._answers.kept(command) if self._read_only(command) else None
+            if answer is None:
+                return False
+            answers.append(answer)
+        self._answers.count_hits(len(answers))
+        for (run, _), (ret, outb, outs) in zip(first, answers, strict=True):
+            job.complete(run, ret, outb, outs)
+        self._unfinished.discard(job)
+        self._job_ended(job)
+        return True
+
     def _launch(self, job: Job, first: list[tuple[CommandRun, dict[str, Any]]]) -> None:
         assert self._task_group is not None
         self._task_group.start_soon(self._run, job, first, name=f"job {job.id}")
@@ -463,6 +496,8 @@ class JobTable:
 
     async def wait(self, job: Job) -> bool:
         """Block until the job is done or job_wait_timeout passed; returns whether it is done."""
+        if job.done:  # ended at once (no timeout to set up)
+            return True
         with anyio.move_on_after(self._settings.job_wait_timeout):
             await job.wait()
         return job.done
@@ -512,7 +547,10 @@ class JobTable:
             run_command = self._ceph.amon_command_result
         async with self._commands:
             try:
-                ret, outb, outs = await run_command(command, shared=read_only)
+                if read_only and self._answers is not None:
+                    ret, outb, outs = await self._answers.get(command, lambda: run_command(command))
+                else:
+                    ret, outb, outs = await run_command(command, shared=read_only)
             except GatewayError as exc:  # not connected, or no answer in time
                 ret, outb, outs = -getattr(exc, "errno", errno_codes.EIO), "", exc.message
             except Exception as exc:  # never leave a job hanging on a surprise
@@ -778,11 +816,12 @@ async def open_job_table(
     records: JobRecordStore | None = None,
     wall_clock: Clock = time.time,
     served_by_mgr: Callable[[Command], bool] | None = None,
+    answers: CommandAnswers | None = None,
 ) -> AsyncIterator[JobTable]:
     """The table for the app's lifetime; on exit it takes no new jobs, lets the running ones
     finish for up to `job_shutdown_grace` seconds, then cancels the rest."""
     table = JobTable(
-        ceph, settings, clock, on_change, read_only, records, wall_clock, served_by_mgr
+        ceph, settings, clock, on_change, read_only, records, wall_clock, served_by_mgr, answers
     )
     async with anyio.create_task_group() as tg:
         table._task_group = tg

@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None, *, tls: ServedTls | None = None
                 )
                 if store_ceph is not None
                 else None,
+                answers=state.command_answers,
             ) as jobs,
             auditor.writing_cluster_log(ceph),
             anyio.create_task_group() as tg,

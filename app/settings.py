@@ -93,8 +93,10 @@ class Settings(BaseSettings):
         ge=0,
         description=(
             "Seconds an answer may be old: reads are served from the cluster maps the gateway "
-            "keeps, refreshed once older (cheaply: the OSD map epoch is checked first). 0: "
-            "every read goes to the cluster."
+            "keeps, refreshed once older (cheaply: the OSD map epoch is checked first), and a "
+            "command a job runs that only reads (POST /request `osd stat`) from the same "
+            "command's last answer; a write through the gateway forgets both. 0: every read "
+            "goes to the cluster."
         ),
     )
     cache_stale_after: float = Field(

@@ -6,8 +6,10 @@ only read).
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -158,6 +160,9 @@ READ_ONLY_PERM = "r"
 READ_ONLY_REFUSED: tuple[str, ...] = ("config-key *",)
 # How long a loaded table is trusted: enabling a mgr module adds commands.
 COMMAND_TABLE_TTL = 60.0
+# Verdicts of `CommandTable.problem` a table keeps (the most recently asked): ceph_argparse's
+# check of one command costs more than the rest of a POST /request's own work.
+VERDICTS_KEPT = 1024
 
 
 def _literal_prefix(signature: Sequence[Any]) -> str:
@@ -205,6 +210,9 @@ class CommandTable:
                     by_mgr.add(prefix)
         self._commands = {p: CommandInfo(p, frozenset(v), p in by_mgr) for p, v in perms.items()}
         self._parsed: dict[str, list[Any]] = {}  # prefix → ceph_argparse's signatures
+        # The command's canonical JSON → `problem`'s verdict: the table never changes (a new
+        # one is loaded as a new table), so neither does the verdict on the same command.
+        self._verdicts: OrderedDict[str, str | None] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._commands)
@@ -215,7 +223,24 @@ class CommandTable:
     def problem(self, command: Mapping[str, Any]) -> str | None:
         """Why the cluster would refuse `command` (an unknown prefix, a missing, unknown or
         malformed argument), as the `ceph` CLI finds it: with Debian's python3-ceph-argparse,
-        against the same table. None when one of its prefix's signatures takes it."""
+        against the same table. None when one of its prefix's signatures takes it.
+
+        Remembered for the VERDICTS_KEPT commands last asked, by their JSON (the same
+        arguments in the same order, each value of the same JSON type)."""
+        try:
+            key = json.dumps(command)
+        except (TypeError, ValueError):  # not JSON (only a caller in-process can make one)
+            return self._problem(command)
+        verdicts = self._verdicts
+        if key in verdicts:
+            verdicts.move_to_end(key)
+            return verdicts[key]
+        verdict = verdicts[key] = self._problem(command)
+        if len(verdicts) > VERDICTS_KEPT:
+            verdicts.popitem(last=False)
+        return verdict
+
+    def _problem(self, command: Mapping[str, Any]) -> str | None:
         import ceph_argparse  # Debian's, linked into the venv like rados
 
         prefix = _normalise_prefix(str(command.get("prefix", "")))

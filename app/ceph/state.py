@@ -16,13 +16,19 @@ changed nothing), so a client that PATCHes then GETs sees its change.
 
 Answers derived from a value (the module's JSON, rendered once per value) are kept with it
 (`Snapshot.derive`): a read costs what it returns, not a parse of the whole map.
+
+The answers of read-only commands run as jobs (POST /request `osd stat`, `status`...) are
+kept the same way (`CommandAnswers`): one asked of the cluster at most `cache_max_age` ago is
+the answer of the same command again, and a write through this gateway forgets them all.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Hashable
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Hashable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -234,8 +240,119 @@ def answer(
     return Answer(body, reading.age, reading.stale)
 
 
+# A mon command's answer as a job records it: (return code, output buffer, status string).
+CommandAnswer = tuple[int, str, str]
+# The name the metrics count the command answers under (`cephgw_cache_events{map=...}`).
+COMMAND_ANSWERS = "command answers"
+
+
+class _Asking:
+    """One question to the cluster that identical ones wait for (`CommandAnswers.get`)."""
+
+    __slots__ = ("answer", "done", "error", "generation", "started")
+
+    def __init__(self, generation: int, started: float) -> None:
+        self.generation = generation  # the answers' generation when it was asked
+        self.started = started
+        self.done = anyio.Event()
+        self.answer: CommandAnswer | None = None
+        self.error: BaseException | None = None
+
+
+class CommandAnswers:
+    """Answers of read-only commands, reused as reads reuse the maps: for at most `max_age`
+    seconds since the cluster was asked (`cache_max_age`; 0 keeps none), and none once the
+    gateway wrote (`invalidate`, with the maps). Keyed by the command's JSON as given (its
+    arguments in order, each value with its JSON type). Only successful answers are kept, at
+    most KEPT, the oldest dropped first.
+
+    Identical commands asked meanwhile share the one question in flight, unless it was asked
+    before the last write: a command arriving after a write waits for a question asked after
+    it, as a read does.
+    """
+
+    KEPT = 1024
+
+    def __init__(self, state: ClusterState) -> None:
+        self._state = state
+        self._answers: OrderedDict[str, tuple[float, CommandAnswer]] = OrderedDict()
+        self._asking: dict[str, _Asking] = {}
+        self._generation = 0  # one more at each write
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+    def invalidate(self) -> None:
+        self._answers.clear()
+        self._generation += 1
+
+    async def get(
+        self, command: Mapping[str, Any], ask: Callable[[], Awaitable[CommandAnswer]]
+    ) -> CommandAnswer:
+        """The answer to `command`: a kept one young enough, or what `ask()` (which must ask
+        the cluster) answers."""
+        state = self._state
+        key = json.dumps(command)
+        kept = self._fresh(key)
+        if kept is not None:
+            state.observe(COMMAND_ANSWERS, "hit")
+            return kept
+        while (asking := self._asking.get(key)) is not None and (
+            asking.generation == self._generation
+        ):
+            await asking.done.wait()
+            if asking.answer is not None:
+                state.observe(COMMAND_ANSWERS, "shared")
+                return asking.answer
+            if not isinstance(asking.error, anyio.get_cancelled_exc_class()):
+                assert asking.error is not None
+                raise asking.error
+            # Its asker was cancelled, not the question: ask again.
+        asking = self._asking[key] = _Asking(self._generation, state.clock())
+        try:
+            answer = asking.answer = await ask()
+        except BaseException as exc:
+            asking.error = exc
+            raise
+        finally:
+            if self._asking.get(key) is asking:
+                del self._asking[key]
+            asking.done.set()
+        state.observe(COMMAND_ANSWERS, "fetched")
+        if answer[0] == 0 and asking.generation == self._generation and state.max_age > 0:
+            self._keep(key, asking.started, answer)
+        return answer
+
+    def kept(self, command: Mapping[str, Any]) -> CommandAnswer | None:
+        """The answer `get` would give at once (without asking), or None; counted as a hit
+        only once `count_hits` says it was used."""
+        return self._fresh(json.dumps(command))
+
+    def count_hits(self, count: int) -> None:
+        for _ in range(count):
+            self._state.observe(COMMAND_ANSWERS, "hit")
+
+    def _fresh(self, key: str) -> CommandAnswer | None:
+        kept = self._answers.get(key)
+        if kept is None or self._state.clock() - kept[0] >= self._state.max_age:
+            return None
+        return kept[1]
+
+    def _keep(self, key: str, asked_at: float, answer: CommandAnswer) -> None:
+        answers = self._answers
+        answers.pop(key, None)
+        answers[key] = (asked_at, answer)
+        now, max_age = self._state.clock(), self._state.max_age
+        while answers:
+            oldest = next(iter(answers.values()))
+            if len(answers) <= self.KEPT and now - oldest[0] < max_age:
+                break
+            answers.popitem(last=False)
+
+
 class ClusterState:
-    """Every cached map of the process; opened by `open_cluster_state` (the lifespan)."""
+    """Every cached map of the process, and the answers of read-only commands; opened by
+    `open_cluster_state` (the lifespan)."""
 
     def __init__(
         self,
@@ -251,6 +368,7 @@ class ClusterState:
         self._observe = observe
         self._maps: dict[str, CachedMap[Any]] = {}
         self._task_group: TaskGroup | None = None
+        self.command_answers = CommandAnswers(self)
 
     def add(self, cached: CachedMap[T]) -> CachedMap[T]:
         self._maps[cached.name] = cached
@@ -268,9 +386,11 @@ class ClusterState:
             del self._maps[name]
 
     def invalidate(self) -> None:
-        """After a write: every map is refreshed before it is read again."""
+        """After a write: every map is refreshed before it is read again, and every command
+        asked again."""
         for cached in self._maps.values():
             cached.invalidate()
+        self.command_answers.invalidate()
 
     def observe(self, name: str, event: str) -> None:
         if self._observe is not None:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from app.deps import AdminKeyDep, CommandPolicyDep, JobRunnerDep, JobTableDep, KeyDep
+from app.deps import AdminKeyDep, CommandRunnerDep, JobTableDep, KeyDep
 from app.errors import NotFound
 from app.models.error import BODY_ERRORS, KEYED_ERRORS
 from app.models.request import JOB_RESPONSES, JOB_STARTED, CleanedJobs, Job, RequestBody
@@ -71,10 +71,8 @@ async def list_requests(jobs: JobTableDep, _key: KeyDep, page: PageQuery = None)
         "`?wait=1` once it ended."
     ),
 )
-async def create_request(
-    body: RequestBody, jobs: JobRunnerDep, policy: CommandPolicyDep
-) -> Response:
-    return await jobs.run(await policy.allowed(body.waves()))
+async def create_request(body: RequestBody, commands: CommandRunnerDep) -> Response:
+    return await commands.run(body.waves())
 
 
 @router.delete(

@@ -486,3 +486,63 @@ def test_records_to_evict_applies_the_table_s_limits_oldest_first() -> None:
     assert records_to_evict(records, now=400.0, cleared_before=250.0, **limits) == ["a", "c"]
     assert records_to_evict(records, now=400.0, cleared_before=200.0, **limits) == ["a", "c"]
     assert records_to_evict(records, now=400.0, cleared_before=99.0, **limits) == []
+
+
+# -- read-only commands answered from the answers kept (`CommandAnswers`) -----------------------
+
+
+def test_a_waited_for_job_of_kept_answers_ends_before_start_returns() -> None:
+    from app.ceph.state import ClusterState
+
+    osd_stat = {"prefix": "osd stat", "format": "json"}
+    mon_stat = {"prefix": "mon stat"}
+    write = {"prefix": "osd set", "key": "noup"}
+
+    async def main() -> None:
+        clock = FakeClock()
+        state = ClusterState(max_age=1.0, stale_after=1.0, clock=clock)
+        answers = state.command_answers
+        settings = Settings()
+        ceph = CephClient(settings)
+        ceph.unreachable_since = None  # as if connected: no command reaches it here
+
+        async def ask() -> tuple[int, str, str]:
+            return 0, '{"epoch":7}', ""
+
+        await answers.get(osd_stat, ask)
+        await answers.get(mon_stat, ask)
+        async with open_job_table(
+            ceph, settings, clock, read_only=lambda c: c["prefix"] != "osd set", answers=answers
+        ) as table:
+            job = await table.start([[osd_stat, mon_stat]], "ops", at_once=True)
+            assert (job.done, job.state, len(table), table.finished_count) == (
+                True,
+                "success",
+                1,
+                1,
+            )
+            assert [r.to_json() for r in job.finished] == [
+                {"command": "osd stat format=json", "outs": "", "outb": '{"epoch":7}', "errno": 0},
+                {"command": "mon stat", "outs": "", "outb": '{"epoch":7}', "errno": 0},
+            ]
+            assert table.get(job.id) is job  # a job of its own, kept like any other
+            other = await table.start([[osd_stat]], "ops", at_once=True)
+            assert other.id != job.id
+            # Not for a caller that does not wait (the module's first wave running), nor
+            # for a write, several waves, or a command without an answer kept.
+            for waves, at_once in (
+                ([[osd_stat]], False),
+                ([[osd_stat, write]], True),
+                ([[osd_stat], [mon_stat]], True),
+                ([[{"prefix": "df"}]], True),
+            ):
+                pending = await table.start(waves, "ops", at_once=at_once)
+                assert (pending.done, pending.state) == (False, "pending")
+                table.delete(pending.id)
+            clock.now += 1.0  # the answers are too old now
+            late = await table.start([[osd_stat]], "ops", at_once=True)
+            assert not late.done
+            table.delete(late.id)
+            table.stop_accepting()
+
+    anyio.run(main)

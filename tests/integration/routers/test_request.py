@@ -101,6 +101,53 @@ def test_post_with_wait_runs_every_wave(
     assert client.get(f"/request/{job['id']}", auth=admin_auth).json() == job
 
 
+def _answers_events(client: TestClient, auth: Auth) -> dict[str, float]:
+    """The cache's events of command answers, from /metrics."""
+    events: dict[str, float] = {}
+    for line in client.get("/metrics", auth=auth).text.splitlines():
+        if line.startswith("cephgw_cache_events_total{") and 'map="command answers"' in line:
+            event = line.split('event="', 1)[1].split('"', 1)[0]
+            events[event] = float(line.rsplit(" ", 1)[1])
+    return events
+
+
+def test_a_read_only_command_s_answer_is_reused_until_a_write_through_the_gateway(
+    client: TestClient, admin_auth: Auth, cluster: DevCluster
+) -> None:
+    dump = {"prefix": "osd dump", "format": "json"}
+
+    def flags() -> tuple[str, set[str]]:
+        r = client.post("/request?wait=1", json=dump, auth=admin_auth)
+        assert r.status_code == 200
+        job = r.json()
+        assert job["state"] == "success"
+        # Every job its own, as it ran.
+        assert client.get(f"/request/{job['id']}", auth=admin_auth).json() == job
+        return job["id"], set(json.loads(job["finished"][0]["outb"])["flags"].split(","))
+
+    first_id, first = flags()
+    before = _answers_events(client, admin_auth)
+    second_id, second = flags()
+    after = _answers_events(client, admin_auth)
+    assert second_id != first_id
+    assert second == first
+    if after.get("hit", 0) == before.get("hit", 0):  # more than cache_max_age (1 s) passed
+        assert after["fetched"] > before["fetched"]
+    assert "noup" not in first
+    # A write through the gateway: the next ask is the cluster's answer after it.
+    noup = {"prefix": "osd set", "key": "noup"}
+    try:
+        assert client.post("/request?wait=1", json=noup, auth=admin_auth).json()["state"] == (
+            "success"
+        )
+        assert "noup" in flags()[1]
+    finally:
+        unset = {"prefix": "osd unset", "key": "noup"}
+        if client.post("/request?wait=1", json=unset, auth=admin_auth).status_code != 200:
+            ceph_cli(cluster, "osd", "unset", "noup")
+    assert "noup" not in flags()[1]
+
+
 def test_a_failing_command_fails_the_job_with_cephs_message(
     client: TestClient, admin_auth: Auth
 ) -> None:

@@ -177,3 +177,48 @@ def test_the_loaded_table_tells_a_job_which_commands_go_to_the_mgr() -> None:
         assert not cache.mgr_serves({"prefix": "no such command"})
 
     anyio.run(main)
+
+
+def _pacific() -> CommandTable:
+    """A table of its own (the module's `pacific` has the other tests' verdicts)."""
+    return CommandTable(load_sample("get_command_descriptions.pacific.json").values())
+
+
+def test_a_verdict_is_reached_once_a_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ceph_argparse
+
+    pacific = _pacific()
+    checks: list[list[str]] = []
+    validate = ceph_argparse.validate
+
+    def counted(words: list[str], signature: Any) -> Any:
+        checks.append(words)
+        return validate(words, signature)
+
+    monkeypatch.setattr(ceph_argparse, "validate", counted)
+    good = {"prefix": "osd pool get", "pool": "rbd", "var": "size"}
+    bad = {"prefix": "osd pool get", "pool": "rbd", "var": "bogus"}
+    for _ in range(3):
+        assert pacific.problem(good) is None
+        assert (pacific.problem(bad) or "").startswith("bogus not in ")
+    asked = len(checks)
+    assert asked == 2  # one signature each
+    # Another JSON type (or another value) is another command: judged on its own.
+    assert pacific.problem({"prefix": "osd reweight", "id": 0, "weight": 0.5}) is None
+    assert pacific.problem({"prefix": "osd reweight", "id": 0, "weight": "heavy"}) is not None
+    assert len(checks) > asked
+    # A new table (a reload) judges again.
+    fresh = _pacific()
+    before = len(checks)
+    assert fresh.problem(good) is None
+    assert len(checks) > before
+
+
+def test_verdicts_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.ceph import commands
+
+    pacific = _pacific()
+    monkeypatch.setattr(commands, "VERDICTS_KEPT", 4)
+    for n in range(10):
+        assert pacific.problem({"prefix": "osd pool get", "pool": f"p{n}", "var": "size"}) is None
+    assert len(pacific._verdicts) == 4

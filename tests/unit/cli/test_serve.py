@@ -11,6 +11,7 @@ import stat
 from pathlib import Path
 
 import anyio
+import pytest
 import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -25,6 +26,7 @@ from cli.serve import (
     UvicornCertificate,
     pkcs8,
     replace_tls_files,
+    tune_logging,
     write_tls_files,
 )
 
@@ -52,6 +54,23 @@ def test_granian_log_config_is_accepted_and_uses_the_gateway_format() -> None:
     assert handler.formatter._fmt == LOG_FORMAT
     # granian's access formatter is still there for its access handler.
     assert "access" in config["formatters"]
+
+
+def test_what_tune_logging_leaves_out_no_format_of_the_gateway_shows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for switch in ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing"):
+        monkeypatch.setattr(logging, switch, getattr(logging, switch))  # restored after
+    tune_logging()
+    record = logging.getLogger("cephgw.access").makeRecord(
+        "cephgw.access", logging.INFO, "", 0, '{"status":200}', (), None
+    )
+    assert (record.thread, record.process, record.processName) == (None, None, None)
+    shown = logging.Formatter(LOG_FORMAT).format(record)
+    assert shown.endswith(' INFO cephgw.access: {"status":200}')
+    for unused in ("pathname", "filename", "lineno", "funcName", "thread", "process"):
+        assert f"%({unused}" not in LOG_FORMAT
+    assert logging.Formatter("%(message)s").format(record) == '{"status":200}'
 
 
 def test_granian_bounds_a_head_as_the_gateway_says() -> None:
