@@ -80,6 +80,10 @@ mount_chroot() {
 
 unmount_chroot() {
     local dir=$1 target
+    # Without a mount table (no /proc, e.g. inside a chroot whose /proc is gone) every check
+    # below would see nothing mounted, and remove_dir would go on to rm.
+    findmnt -rn -o TARGET / >/dev/null 2>&1 \
+        || die "cannot read the mount table (is /proc mounted?): not unmounting or removing $dir"
     # Deepest first, so nothing is left busy under a mount point being removed.
     for target in $(mounts_under "$dir" | sort -r); do
         umount -R "$target" 2>/dev/null || umount -l "$target" 2>/dev/null || true
