@@ -27,7 +27,7 @@ import pytest
 
 from app.settings import ServerName
 from cli.dev_cluster import DevCluster
-from cli.http_limits import HEAD_READ_TIMEOUT, MAX_HEAD_BYTES
+from cli.http_limits import HEAD_READ_TIMEOUT, MAX_HEAD_BYTES, MAX_URL_BYTES
 from tests.support.processes import process_figures
 from tests.support.server import Auth, Gateway, serve_tls, shown_on_failure
 
@@ -289,8 +289,7 @@ def test_a_body_just_under_the_limit_is_read_whole_and_run(
 
 
 # What each server answers a head over the limits (cli/http_limits.py): granian (hyper) with
-# an empty body, uvicorn with the gateway's protocol's JSON, or its own text for a URL that
-# httptools cannot parse. Never a 500, never the app.
+# an empty body, uvicorn with the gateway's protocol's JSON. Never a 500, never the app.
 HEAD_TOO_LARGE = {
     "granian": (431, b""),
     "uvicorn": (
@@ -301,7 +300,10 @@ HEAD_TOO_LARGE = {
 }
 URL_TOO_LONG = {
     "granian": (414, b""),  # hyper's own bound on a URL, 64 KiB
-    "uvicorn": (400, b"Invalid HTTP request received."),
+    "uvicorn": (
+        414,
+        b'{"message":"the request\'s URL is longer than the limit of %d bytes"}' % MAX_URL_BYTES,
+    ),
 }
 
 

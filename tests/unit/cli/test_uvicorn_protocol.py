@@ -12,8 +12,8 @@ from starlette.types import Receive, Scope, Send
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from cli.http_limits import MAX_HEAD_BYTES
-from cli.uvicorn_protocol import BoundedHeadProtocol, head_too_large_message
+from cli.http_limits import MAX_HEAD_BYTES, MAX_URL_BYTES
+from cli.uvicorn_protocol import BoundedHeadProtocol, head_too_large_message, url_too_long_message
 
 
 class RecordingTransport(asyncio.Transport):
@@ -102,6 +102,39 @@ def test_a_head_that_passes_the_limit_unfinished_is_refused_with_431_json() -> N
         written = bytes(transport.written)
         protocol.data_received(b"a" * 4096)
         assert bytes(transport.written) == written
+
+    run(test)
+
+
+def test_a_url_over_the_limit_is_refused_with_414_json_however_its_reads_are_split() -> None:
+    # In one read, uvicorn saw the head complete and answered its bare 400 (it cannot parse
+    # the URL); in reads of a TLS record each, the head's bound came first (431).
+    request = b"GET /" + b"1" * 100_000 + b" HTTP/1.1\r\nHost: gateway\r\n\r\n"
+
+    async def test(read_size: int) -> None:
+        protocol, transport = connected()
+        for start in range(0, len(request), read_size):
+            protocol.data_received(request[start : start + read_size])
+        await asyncio.sleep(0.02)
+        status_line, _, rest = bytes(transport.written).partition(b"\r\n")
+        assert status_line == b"HTTP/1.1 414 Request-URI Too Long", read_size
+        headers, _, body = rest.partition(b"\r\n\r\n")
+        assert b"content-type: application/json" in headers.split(b"\r\n")
+        assert json.loads(body) == {"message": url_too_long_message(MAX_URL_BYTES)}
+        assert transport.closed
+
+    for read_size in (len(request), 16_384, 1_000):
+        asyncio.run(test(read_size))
+
+
+def test_a_url_at_the_limit_is_served() -> None:
+    async def test() -> None:
+        protocol, transport = connected()
+        url = b"/" + b"1" * (MAX_URL_BYTES - 1)
+        protocol.data_received(b"GET " + url + b" HTTP/1.1\r\nHost: gateway\r\n\r\n")
+        await asyncio.sleep(0.05)
+        assert bytes(transport.written).startswith(b"HTTP/1.1 200 OK\r\n")
+        assert not transport.closed
 
     run(test)
 
