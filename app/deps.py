@@ -178,12 +178,10 @@ class CommandPolicy:
         identity: Identity,
         deny_rules: list[DenyRule],
         tables: CommandTableCache,
-        ceph: CephClient,
     ) -> None:
         self._identity = identity
         self._deny_rules = deny_rules
         self._tables = tables
-        self._ceph = ceph
 
     async def allowed(self, waves: Waves) -> Waves:
         """`waves`, once every command is allowed, and valid for the cluster's command table
@@ -193,10 +191,6 @@ class CommandPolicy:
         if self._identity.role is Role.READ_ONLY:
             check_read_only(waves, table, self._identity.name)
         check_valid(waves, table)
-        if table.served_by_mgr(waves) is not None:
-            # The job would wait out its timeout for a mgr (librados holds a mgr command
-            # until one is active): 503 now.
-            await self._ceph.require_active_mgr()
         return waves
 
 
@@ -234,12 +228,20 @@ class JobRunner:
     or with 202 when ?wait=1 ran out of `job_wait_timeout` first. The job's id (and its
     state, when waited for) go on the request's state, for the audit."""
 
-    def __init__(self, jobs: JobTable, wait: bool, state: State) -> None:
+    def __init__(
+        self, jobs: JobTable, wait: bool, state: State, tables: CommandTableCache, ceph: CephClient
+    ) -> None:
         self._jobs = jobs
         self._wait = wait
         self._state = state
+        self._tables = tables
+        self._ceph = ceph
 
     async def run(self, waves: Waves) -> Response:
+        if (await self._tables.get()).served_by_mgr(waves) is not None:
+            # The job would wait out its timeout for a mgr (librados holds a mgr command
+            # until one is active), as POST /osd/{id}/command's scrubs would: 503 now.
+            await self._ceph.require_active_mgr()
         # 503 when the table is closed or full. The key was checked by the route's key
         # dependency, which FastAPI solves first: its name goes into the job's record.
         job = await self._jobs.start(
@@ -263,8 +265,15 @@ class JobRunner:
 _JSON_BODY = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
+def _job_runner(request: Request, wait: str | None) -> JobRunner:
+    state = app_state(request)
+    return JobRunner(
+        state["jobs"], wants_wait(wait), request.state, state["commands"], state["ceph"]
+    )
+
+
 async def get_job_runner(request: Request, wait: WaitQuery = None) -> JobRunner:
-    return JobRunner(await get_jobs(request), wants_wait(wait), request.state)
+    return _job_runner(request, wait)
 
 
 JobRunnerDep = Annotated[JobRunner, Depends(get_job_runner)]
@@ -293,8 +302,8 @@ async def get_command_runner(
     # POST /request, solving them was a quarter of its CPU).
     identity = await require_key(request, credentials)
     state = app_state(request)
-    policy = CommandPolicy(identity, state["deny_rules"], state["commands"], state["ceph"])
-    return CommandRunner(policy, JobRunner(state["jobs"], wants_wait(wait), request.state))
+    policy = CommandPolicy(identity, state["deny_rules"], state["commands"])
+    return CommandRunner(policy, _job_runner(request, wait))
 
 
 CommandRunnerDep = Annotated[CommandRunner, Depends(get_command_runner)]

@@ -56,6 +56,12 @@ def test_without_a_mgr_what_needs_one_is_503_at_once_and_the_rest_answers(
             assert took < 3, (took, job.text)
             assert job.json() == {"message": NO_MGR}
             assert job.headers["retry-after"] == "5"
+            # The module's own route to a mgr command (`osd scrub`, served by the mgr) too.
+            started = time.monotonic()
+            scrub = client.post("/osd/0/command?wait=1", json={"command": "scrub"}, auth=auth)
+            took = time.monotonic() - started
+            assert (scrub.status_code, scrub.json()) == (503, {"message": NO_MGR}), scrub.text
+            assert took < 3, (took, scrub.text)
             assert client.get("/request", auth=auth).json() == before  # no job was made
             # The mgr's configuration was read before: its last value (marked stale once it
             # is older than cache_max_age and a refresh failed).
