@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Path, Query, Response
 
 from app.deps import AdminKeyDep, CommandRunnerDep, JobTableDep, KeyDep
 from app.errors import NotFound
 from app.models.error import BODY_ERRORS, KEYED_ERRORS
 from app.models.request import JOB_RESPONSES, JOB_STARTED, CleanedJobs, Job, RequestBody
-from app.routers.route import JsonBodyRoute
+from app.routers.route import JsonBodyRoute, ResourceRouter
 
-router = APIRouter(
+router = ResourceRouter(
     prefix="/request", tags=["request"], responses=KEYED_ERRORS, route_class=JsonBodyRoute
 )
 
