@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import Path, Query, Response
 
-from app.deps import BASIC_AUTH_REQUIRED, AdminKeyDep, CommandRunnerDep, JobTableDep, KeyDep
+from app.deps import COMMAND_RUNNER_SPEC, AdminKeyDep, CommandRunnerDep, JobTableDep, KeyDep
 from app.errors import NotFound
 from app.models.error import BODY_ERRORS, KEYED_ERRORS
 from app.models.request import JOB_RESPONSES, JOB_STARTED, CleanedJobs, Job, RequestBody
@@ -55,7 +55,7 @@ async def list_requests(jobs: JobTableDep, _key: KeyDep, page: PageQuery = None)
     responses={**JOB_RESPONSES, **BODY_ERRORS},
     response_description=JOB_STARTED,
     operation_id="create_request",
-    openapi_extra=BASIC_AUTH_REQUIRED,
+    openapi_extra=COMMAND_RUNNER_SPEC,
     summary="Run mon commands as a job",
     description=(
         "Pass through method to create any request.\n\n"
