@@ -395,6 +395,11 @@ class CommandTableCache:
         return self._table.get(str(command.get("prefix", ""))) if self._table else None
 
     async def get(self) -> CommandTable:
+        table = self._table
+        if table is not None and time.monotonic() - self._loaded_at <= self._ttl:
+            # Loaded and young: no lock to take (taking it yields to the event loop, twice
+            # for each POST /request, which asks for the table twice).
+            return table
         async with self._lock:
             if self._table is None or time.monotonic() - self._loaded_at > self._ttl:
                 try:
