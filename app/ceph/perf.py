@@ -25,14 +25,18 @@ from pydantic import TypeAdapter
 
 from app.ceph.client import CephClient
 from app.ceph.concurrency import gather
-from app.ceph.state import Answer, Reading, render
+from app.ceph.state import Answer, CachedMap, Reading, get_all, render
 from app.errors import BadRequest, CephError, ServiceUnavailable
-from app.models.perf import PerfCounters
+from app.models.perf import DaemonPerfCounters, PerfCounters
 
 if TYPE_CHECKING:
     from app.ceph.maps import ClusterMaps
 
 PERF_COUNTERS = TypeAdapter(PerfCounters)
+# An answer is its daemons' counters, each rendered once per snapshot (`_rendered`), joined
+# as PERF_COUNTERS would write the whole (`join_daemon_counters`): not rendered per request.
+DAEMON_PERF_COUNTERS = TypeAdapter(DaemonPerfCounters)
+_DAEMON_NAME = TypeAdapter(str)
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +68,18 @@ Schema = dict[str, dict[str, dict[str, Any]]]
 DaemonMatcher = Callable[[str], bool]
 
 
+def _re2_options() -> re2.Options:
+    options = re2.Options()
+    options.log_errors = False  # a client's typo is a 400, not a line in our log
+    options.max_mem = RE2_MAX_MEM
+    return options
+
+
+# Made once, never changed: re2 keeps the patterns it compiled with them, so a request
+# repeating a pattern costs a cache look-up.
+_RE2_OPTIONS = _re2_options()
+
+
 @dataclass(frozen=True)
 class PerfDaemon:
     """A daemon whose counters can be read remotely."""
@@ -92,11 +108,8 @@ def compile_daemon_filter(pattern: str | None) -> DaemonMatcher:
         raise BadRequest(
             f"daemon: the pattern is longer than {MAX_DAEMON_PATTERN_LENGTH} characters"
         )
-    options = re2.Options()
-    options.log_errors = False  # a client's typo is a 400, not a line in our log
-    options.max_mem = RE2_MAX_MEM
     try:
-        regexp = re2.compile(pattern, options)
+        regexp = re2.compile(pattern, _RE2_OPTIONS)
     except re2.error as exc:
         reason = exc.args[0] if exc.args else "invalid pattern"
         if isinstance(reason, bytes):
@@ -334,7 +347,7 @@ async def get_perf_counters(
 ) -> Answer:
     """`<type>.<id>` → its counters, for the daemons whose name `daemon_pattern` matches."""
     matches = compile_daemon_filter(daemon_pattern)
-    osd, mon, threshold = await gather([maps.osd.get, maps.mon.get, maps.stats_threshold.get])
+    osd, mon, threshold = await get_all([maps.osd, maps.mon, maps.stats_threshold])
     daemons = perf_daemons(osd.value.dump, mon.value.quorum_status)
     cache.retain(d.name for d in daemons)
     maps.forget_perf({_perf_key(d) for d in daemons})
@@ -342,30 +355,51 @@ async def get_perf_counters(
     wanted = [d for d in daemons if matches(d.name)]
     min_priority = min_shown_priority(threshold.value)
 
-    async def read_one(daemon: PerfDaemon) -> Reading[DaemonPerf] | None:
-        read = functools.partial(read_daemon_perf, maps.ceph, cache, daemon)
+    counters = [
+        maps.perf(_perf_key(d), functools.partial(read_daemon_perf, maps.ceph, cache, d))
+        for d in wanted
+    ]
+
+    async def read_one(
+        daemon: PerfDaemon, cached: CachedMap[DaemonPerf]
+    ) -> Reading[DaemonPerf] | None:
         try:
-            return await maps.perf(_perf_key(daemon), read).get()
+            return await cached.get()
         except ServiceUnavailable:
             # Nothing known of it yet, and it did not answer in time: left out, as a daemon
             # that cannot be asked is.
             log.warning("no perf counters from %s yet: it did not answer in time", daemon.name)
             return None
 
-    readings = await gather(
-        [functools.partial(read_one, d) for d in wanted], limit=PERF_CONCURRENCY
-    )
-    counters = {}
+    # The counters kept young enough are read at once; only the others are asked for.
+    readings: list[Reading[DaemonPerf] | None] = [cached.peek() for cached in counters]
+    missing = [i for i, reading in enumerate(readings) if reading is None]
+    if missing:
+        asked = await gather(
+            [functools.partial(read_one, wanted[i], counters[i]) for i in missing],
+            limit=PERF_CONCURRENCY,
+        )
+        for i, reading in zip(missing, asked, strict=True):
+            readings[i] = reading
+    parts = []
     for daemon, reading in zip(wanted, readings, strict=True):
-        shaped = _shaped(reading, min_priority) if reading is not None else {}
+        rendered = _rendered(reading, min_priority) if reading is not None else None
         # Like the module, a daemon with no counter at this priority is left out.
-        if shaped:
-            counters[daemon.name] = shaped
+        if rendered is not None:
+            parts.append((daemon.name, rendered))
     every = [osd, mon, threshold, *(r for r in readings if r is not None)]
     return Answer(
-        render(PERF_COUNTERS, counters, exclude_unset=True),
+        join_daemon_counters(parts),
         age=max(r.age for r in every),
         stale=any(r.stale for r in every),
+    )
+
+
+def join_daemon_counters(parts: Iterable[tuple[str, bytes]]) -> bytes:
+    """(daemon name, its counters as DAEMON_PERF_COUNTERS renders them) → the bytes
+    PERF_COUNTERS renders for the whole dict."""
+    return (
+        b"{" + b",".join(_DAEMON_NAME.dump_json(name) + b":" + body for name, body in parts) + b"}"
     )
 
 
@@ -382,3 +416,14 @@ def _shaped(reading: Reading[DaemonPerf], min_priority: int) -> dict[str, dict[s
     return reading.snapshot.derive(
         ("counters", min_priority), lambda: shape_daemon_counters(schema, dump, min_priority)
     )
+
+
+def _rendered(reading: Reading[DaemonPerf], min_priority: int) -> bytes | None:
+    """One daemon's counters as PerfCounters serializes them, rendered once per snapshot (a
+    request joins them: it costs what it returns); None when it has none to show."""
+
+    def render_counters() -> bytes | None:
+        shaped = _shaped(reading, min_priority)
+        return render(DAEMON_PERF_COUNTERS, shaped, exclude_unset=True) if shaped else None
+
+    return reading.snapshot.derive(("rendered", min_priority), render_counters)

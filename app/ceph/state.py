@@ -28,7 +28,15 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Hashable, Mapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Hashable,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -37,7 +45,7 @@ import anyio
 from anyio.abc import TaskGroup
 from pydantic import TypeAdapter
 
-from app.ceph.concurrency import first_error
+from app.ceph.concurrency import first_error, gather
 from app.errors import CephError, GatewayError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
@@ -131,17 +139,24 @@ class CachedMap(Generic[T]):
         """Whether its last refresh failed (reads get the last value known, or 503)."""
         return self._failed > self._confirmed
 
-    async def get(self, *, fresh: bool = False) -> Reading[T]:
-        """The map, at most `max_age` old; with `fresh`, confirmed by the cluster now."""
+    def peek(self) -> Reading[T] | None:
+        """The reading `get` would answer at once (a hit), or None when it would wait."""
         state = self._state
         snapshot = self._snapshot
-        if snapshot is not None and not fresh and self._confirmed > self._invalid_before:
+        if snapshot is not None and self._confirmed > self._invalid_before:
             age = state.clock() - snapshot.confirmed_at
             if age < state.max_age:
                 if age > state.max_age / 2:
                     self._refresh_from()  # ahead of need
                 state.observe(self.name, "hit")
                 return Reading(snapshot, age, stale=False)
+        return None
+
+    async def get(self, *, fresh: bool = False) -> Reading[T]:
+        """The map, at most `max_age` old; with `fresh`, confirmed by the cluster now."""
+        state = self._state
+        if not fresh and (reading := self.peek()) is not None:
+            return reading
         need = self._started + 1
         # A write needs today's map whatever it costs; a read waits a bounded time.
         with anyio.move_on_after(None if fresh else state.stale_after):
@@ -200,6 +215,20 @@ class CachedMap(Generic[T]):
         finally:
             self._running = None
             done.set()
+
+
+async def get_all(maps: Sequence[CachedMap[Any]], limit: int | None = None) -> list[Reading[Any]]:
+    """`get()` of each map, in order; at once when every one is a hit (the common case under
+    load: no task group, no task per map), else the others asked at once (at most `limit`)."""
+    readings: list[Reading[Any] | None] = [cached.peek() for cached in maps]
+    missing = [i for i, reading in enumerate(readings) if reading is None]
+    if len(missing) == 1:
+        readings[missing[0]] = await maps[missing[0]].get()
+    elif missing:
+        got = await gather([maps[i].get for i in missing], limit=limit)
+        for i, reading in zip(missing, got, strict=True):
+            readings[i] = reading
+    return [r for r in readings if r is not None]
 
 
 def _may_serve_stale(error: BaseException | None) -> bool:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import Path, Response
 
 from app.ceph import config as config_ceph
 from app.deps import AdminKeyDep, JobRunnerDep, KeyDep, MapsDep
 from app.models.config import ClusterConfig, ConfigOptionValue, OsdFlags, OsdFlagsUpdate
 from app.models.error import BODY_ERRORS, KEYED_ERRORS
 from app.models.request import JOB_RESPONSES, JOB_STARTED, Job
-from app.routers.route import JsonBodyRoute, answered
+from app.routers.route import JsonBodyRoute, ResourceRouter, answered
 
-router = APIRouter(
+router = ResourceRouter(
     prefix="/config", tags=["config"], responses=KEYED_ERRORS, route_class=JsonBodyRoute
 )
 

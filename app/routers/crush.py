@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from app.ceph import crush as crush_ceph
 from app.deps import KeyDep, MapsDep
 from app.models.crush import CrushRule
 from app.models.error import KEYED_ERRORS
-from app.routers.route import answered
+from app.routers.route import ResourceRouter, answered
 
-router = APIRouter(prefix="/crush", tags=["crush"], responses=KEYED_ERRORS)
+router = ResourceRouter(prefix="/crush", tags=["crush"], responses=KEYED_ERRORS)
 
 
 @router.get(

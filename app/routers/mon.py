@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import Path, Response
 
 from app.ceph import mon as mon_ceph
 from app.deps import KeyDep, MapsDep
 from app.models.error import KEYED_ERRORS
 from app.models.mon import Mon
-from app.routers.route import answered
+from app.routers.route import ResourceRouter, answered
 
-router = APIRouter(prefix="/mon", tags=["mon"], responses=KEYED_ERRORS)
+router = ResourceRouter(prefix="/mon", tags=["mon"], responses=KEYED_ERRORS)
 
 MonName = Annotated[str, Path(description="The mon's name, as in the monmap.", examples=["a"])]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Path, Query, Response
 from pydantic import BeforeValidator
 
 from app.ceph import osd as osd_ceph
@@ -12,9 +12,11 @@ from app.deps import AdminKeyDep, JobRunnerDep, KeyDep, MapsDep
 from app.models.error import BODY_ERRORS, KEYED_ERRORS, Responses, error_response
 from app.models.osd import Osd, OsdCommand, OsdCommands, OsdUpdate
 from app.models.request import JOB_RESPONSES, JOB_STARTED, Job
-from app.routers.route import JsonBodyRoute, answered
+from app.routers.route import JsonBodyRoute, ResourceRouter, answered
 
-router = APIRouter(prefix="/osd", tags=["osd"], responses=KEYED_ERRORS, route_class=JsonBodyRoute)
+router = ResourceRouter(
+    prefix="/osd", tags=["osd"], responses=KEYED_ERRORS, route_class=JsonBodyRoute
+)
 
 COMMAND_RESPONSES: Responses = {
     **JOB_RESPONSES,

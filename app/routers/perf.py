@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from app.ceph import perf as perf_ceph
 from app.ceph.perf import MAX_DAEMON_PATTERN_LENGTH
 from app.deps import KeyDep, MapsDep, PerfCacheDep
 from app.models.error import KEYED_ERRORS
 from app.models.perf import PerfCounters
-from app.routers.route import answered
+from app.routers.route import ResourceRouter, answered
 
-router = APIRouter(prefix="/perf", tags=["perf"], responses=KEYED_ERRORS)
+router = ResourceRouter(prefix="/perf", tags=["perf"], responses=KEYED_ERRORS)
 
 
 # exclude_unset: `nick` and `count` appear only on the counters that have one, as in the module.

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import Path, Response
 
 from app.ceph import pool as pool_ceph
 from app.deps import AdminKeyDep, JobRunnerDep, KeyDep, MapsDep
 from app.models.error import BODY_ERRORS, KEYED_ERRORS, Responses, error_response
 from app.models.pool import Pool, PoolCreate, PoolUpdate
 from app.models.request import JOB_RESPONSES, JOB_STARTED, Job
-from app.routers.route import JsonBodyRoute, answered
+from app.routers.route import JsonBodyRoute, ResourceRouter, answered
 
-router = APIRouter(prefix="/pool", tags=["pool"], responses=KEYED_ERRORS, route_class=JsonBodyRoute)
+router = ResourceRouter(
+    prefix="/pool", tags=["pool"], responses=KEYED_ERRORS, route_class=JsonBodyRoute
+)
 
 CREATE_RESPONSES: Responses = {
     **JOB_RESPONSES,

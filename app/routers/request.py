@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Path, Query, Response
 
-from app.deps import AdminKeyDep, CommandRunnerDep, JobTableDep, KeyDep
+from app.deps import COMMAND_RUNNER_SPEC, AdminKeyDep, CommandRunnerDep, JobTableDep, KeyDep
 from app.errors import NotFound
 from app.models.error import BODY_ERRORS, KEYED_ERRORS
 from app.models.request import JOB_RESPONSES, JOB_STARTED, CleanedJobs, Job, RequestBody
-from app.routers.route import JsonBodyRoute
+from app.routers.route import JsonBodyRoute, ResourceRouter
 
-router = APIRouter(
+router = ResourceRouter(
     prefix="/request", tags=["request"], responses=KEYED_ERRORS, route_class=JsonBodyRoute
 )
 
@@ -55,6 +55,7 @@ async def list_requests(jobs: JobTableDep, _key: KeyDep, page: PageQuery = None)
     responses={**JOB_RESPONSES, **BODY_ERRORS},
     response_description=JOB_STARTED,
     operation_id="create_request",
+    openapi_extra=COMMAND_RUNNER_SPEC,
     summary="Run mon commands as a job",
     description=(
         "Pass through method to create any request.\n\n"

@@ -1,14 +1,18 @@
-"""What the routers share: the route class of those that take a body (JSON whatever the
-Content-Type says), and the response of a cached read (its age, and whether it is stale)."""
+"""What the routers share: the router of a resource (matched by its prefix first), the route
+class of those that take a body (JSON whatever the Content-Type says), and the response of a
+cached read (its age, and whether it is stale)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
+from starlette._utils import get_route_path
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
 from app.ceph.state import Answer
 from app.deps import check_key_before_body
@@ -20,6 +24,26 @@ _JSON = b"application/json"
 def _is_json(content_type: bytes) -> bool:
     media = content_type.split(b";", 1)[0].strip().lower()
     return media == _JSON or (media.startswith(b"application/") and media.endswith(b"+json"))
+
+
+class ResourceRouter(APIRouter):
+    """The router of one resource's routes, all under its prefix (`/osd`, `/request`...).
+
+    FastAPI matches a request against every route of every router mounted before the one
+    that serves it, each a regex and bookkeeping of its own: POST /request, mounted eighth,
+    was tried against some forty routes first, about a sixth of its CPU in the app (cProfile
+    and py-spy). A path outside the prefix cannot match any route here, so it is told so at
+    once: the same answer (no match), without trying them.
+    """
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        prefix = self.prefix
+        if prefix and scope["type"] in ("http", "websocket"):
+            path = get_route_path(scope)
+            # `/osd` and `/osd/...`, not `/osdx`.
+            if not path.startswith(prefix) or path[len(prefix) : len(prefix) + 1] not in ("", "/"):
+                return Match.NONE, {}
+        return super().matches(scope)
 
 
 class JsonBodyRoute(APIRoute):

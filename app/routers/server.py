@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import Path, Response
 
 from app.ceph import server as server_ceph
 from app.deps import KeyDep, MapsDep
 from app.models.error import KEYED_ERRORS
 from app.models.server import Server
-from app.routers.route import answered
+from app.routers.route import ResourceRouter, answered
 
-router = APIRouter(prefix="/server", tags=["server"], responses=KEYED_ERRORS)
+router = ResourceRouter(prefix="/server", tags=["server"], responses=KEYED_ERRORS)
 
 HostName = Annotated[
     str, Path(description="The host's name, as its daemons report it.", examples=["vm"])

@@ -210,6 +210,23 @@ def test_default_deny_list_lets_pass(command: dict[str, Any]) -> None:
     assert denied_by(command, RULES) is None
 
 
+def test_the_deny_lists_one_pattern_finds_the_rule_each_rule_finds() -> None:
+    # A DenyList first tries the pattern of all its globs; a plain list tries each rule.
+    commands = [
+        {"prefix": "auth get", "entity": "client.admin"},
+        {"prefix": "auth get-or-create-key", "entity": "client.x"},
+        {"prefix": " Config-Key  DUMP", "key": "cephgw"},
+        {"prefix": "config-key dump", "key": "cephgw/other"},
+        {"prefix": "auth add", "entity": "client.x"},
+        {"prefix": "osd stat"},
+        {"prefix": ""},
+        {},
+    ]
+    for command in commands:
+        assert denied_by(command, RULES) == denied_by(command, list(RULES)), command
+    assert denied_by({"prefix": "auth get"}, parse_deny_list([])) is None
+
+
 def test_deny_rule_parsing() -> None:
     rule = DenyRule.parse("config-key  get key=cephgw/keys/")
     assert rule.prefix_glob == "config-key get"

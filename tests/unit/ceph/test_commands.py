@@ -179,6 +179,31 @@ def test_the_loaded_table_tells_a_job_which_commands_go_to_the_mgr() -> None:
     anyio.run(main)
 
 
+class _CountedTables(_Tables):
+    asked = 0
+
+    async def mon_json(self, command: Mapping[str, Any], target: str | None = None) -> Any:
+        self.asked += 1
+        return await super().mon_json(command, target)
+
+
+def test_the_table_is_loaded_once_until_it_is_ttl_old() -> None:
+    async def main() -> None:
+        young = _CountedTables(Settings())
+        cache = CommandTableCache(young, ttl=3600)
+        tables = [await cache.get() for _ in range(3)]
+        assert young.asked == 1
+        assert tables[0] is tables[1] is tables[2]
+        old = _CountedTables(Settings())
+        cache = CommandTableCache(old, ttl=0)
+        await cache.get()
+        await anyio.sleep(0.01)
+        await cache.get()
+        assert old.asked == 2  # past its TTL: loaded again
+
+    anyio.run(main)
+
+
 def _pacific() -> CommandTable:
     """A table of its own (the module's `pacific` has the other tests' verdicts)."""
     return CommandTable(load_sample("get_command_descriptions.pacific.json").values())

@@ -15,12 +15,15 @@ from typing import Any
 import pytest
 
 from app.ceph.perf import (
+    DAEMON_PERF_COUNTERS,
     MAX_DAEMON_PATTERN_LENGTH,
+    PERF_COUNTERS,
     PerfDaemon,
     PerfSchemaCache,
     Schema,
     compile_daemon_filter,
     counter_value,
+    join_daemon_counters,
     merge_schemas,
     min_shown_priority,
     parse_perf_json,
@@ -31,6 +34,7 @@ from app.ceph.perf import (
     shape_daemon_counters,
     stats_threshold,
 )
+from app.ceph.state import render
 from app.errors import BadRequest
 from tests.support import load_sample, read_sample
 
@@ -279,3 +283,16 @@ def test_cache_forgets_daemons_that_are_gone() -> None:
     cache.retain(["osd.1"])
     assert len(cache) == 1
     assert cache.get(PerfDaemon("osd", "1", 8)) == {}
+
+
+def test_joined_daemon_counters_are_the_bytes_of_the_whole_answer() -> None:
+    # Each daemon's counters are rendered once per snapshot and joined per request: the
+    # bytes must be those of the whole answer rendered at once (nick and count left unset).
+    osd = shape_daemon_counters(recorded_schema("osd.0"), recorded("osd.0", "perf_dump"), 5)
+    mon = shape_daemon_counters(recorded_schema("mon.a"), recorded("mon.a", "perf_dump"), 5)
+    whole = {"mon.a": mon, "osd.0": osd}
+    parts = [
+        (name, render(DAEMON_PERF_COUNTERS, c, exclude_unset=True)) for name, c in whole.items()
+    ]
+    assert join_daemon_counters(parts) == render(PERF_COUNTERS, whole, exclude_unset=True)
+    assert join_daemon_counters([]) == render(PERF_COUNTERS, {}) == b"{}"

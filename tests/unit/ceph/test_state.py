@@ -1,5 +1,5 @@
 """The cluster-state cache's pure parts: the answers of read-only commands (`CommandAnswers`),
-reused for at most `cache_max_age` and forgotten at a write."""
+reused for at most `cache_max_age` and forgotten at a write; reading maps at once (`get_all`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import anyio
 import pytest
 
-from app.ceph.state import ClusterState, CommandAnswer
+from app.ceph.state import CachedMap, ClusterState, CommandAnswer, get_all, open_cluster_state
 
 
 class Clock:
@@ -149,5 +149,33 @@ def test_answers_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         clock.now += 1  # all of them old: the next one kept drops them
         await answers.get(OSD_STAT, cluster.ask)
         assert len(answers) == 1
+
+    anyio.run(main)
+
+
+def test_get_all_reads_hits_at_once_and_asks_only_for_the_others() -> None:
+    async def main() -> None:
+        clock = Clock()
+        fetched: list[str] = []
+
+        def fetcher(name: str) -> Any:
+            async def fetch() -> tuple[str, None]:
+                fetched.append(name)
+                return f"{name} {len(fetched)}", None
+
+            return fetch
+
+        async with open_cluster_state(max_age=1.0, stale_after=1.0, clock=clock) as state:
+            a, b, c = (state.add(CachedMap(n, fetcher(n), state)) for n in "abc")
+            assert a.peek() is None  # nothing known: a read would wait
+            assert [r.value for r in await get_all([a, b, c])] == ["a 1", "b 2", "c 3"]
+            clock.now += 0.4
+            assert [r.value for r in await get_all([a, b, c])] == ["a 1", "b 2", "c 3"]
+            assert len(fetched) == 3  # all hits: nothing asked
+            state.invalidate()
+            assert b.peek() is None  # a write: the next read waits for the cluster
+            readings = await get_all([c, b])
+            assert [r.value for r in readings] == ["c 4", "b 5"]
+            assert [r.age for r in readings] == [0.0, 0.0]
 
     anyio.run(main)
