@@ -142,7 +142,11 @@ def routes_of(app: FastAPI) -> list[Route]:
         params = {
             f.name: f.field_info.annotation for d in _dependants(dependant) for f in d.path_params
         }
-        query = tuple(sorted({f.name for d in _dependants(dependant) for f in d.query_params}))
+        # A route whose dependency reads a parameter itself declares it in `openapi_extra`.
+        extra = context.original_route.openapi_extra or {}
+        declared = {p["name"] for p in extra.get("parameters", []) if p.get("in") == "query"}
+        solved = {f.name for d in _dependants(dependant) for f in d.query_params}
+        query = tuple(sorted(solved | declared))
         takes_body = context.body_field is not None
         for method in sorted(context.methods or ()):
             out.append(Route(method, path, params, takes_body, dependant, query))
