@@ -2,8 +2,8 @@
 (app/ceph/state.py), fetched by its resource module's Ceph calls.
 
 - `osd` (/osd, /pool, /crush/rule, /config/osd, /perf): `osd dump`, `osd tree` at its epoch,
-  `osd crush dump`, `osd metadata` (app/ceph/osd_map.py); versioned by the OSD map epoch,
-  which `osd stat` tells cheaply.
+  `osd crush dump`, `osd metadata` (app/ceph/osd_map.py; the last two only when the dump says
+  they changed); versioned by the OSD map epoch, which `osd stat` tells cheaply.
 - `mon` (/mon, /perf): `quorum_status`, `mon metadata` (app/ceph/mon.py).
 - `mgr_config` (/config/cluster): `config show` told to the active mgr (app/ceph/config.py).
 - `daemons` (/server): every daemon's metadata and the service map (app/ceph/server.py).
@@ -33,7 +33,9 @@ class ClusterMaps:
         self.state = state
 
         async def fetch_osd() -> tuple[OsdMaps, Hashable]:
-            maps = await osd_map.read_osd_maps(ceph)
+            # The last map known: its CRUSH map and OSD metadata serve again when unchanged.
+            known = self.osd.snapshot
+            maps = await osd_map.read_osd_maps(ceph, known.value if known else None)
             return maps, maps.epoch
 
         self.osd: CachedMap[OsdMaps] = state.add(

@@ -59,6 +59,9 @@ class Snapshot(Generic[T]):
     version: Hashable | None
     confirmed_at: float  # when the cluster last said this value is current
     derived: dict[Hashable, Any] = field(default_factory=dict)
+    # Shared by every snapshot of one map: what the answers of a value may reuse for the
+    # next one (each OSD's rendered JSON: most are the same from one epoch to the next).
+    memo: dict[Hashable, Any] = field(default_factory=dict)
 
     def derive(self, key: Hashable, make: Callable[[], D]) -> D:
         """What `make` builds from this value, built once (a view, a rendered answer)."""
@@ -113,6 +116,7 @@ class CachedMap(Generic[T]):
         self._error: BaseException | None = None
         self._invalid_before = 0  # refreshes up to this number predate the last write
         self._running: anyio.Event | None = None
+        self._memo: dict[Hashable, Any] = {}
 
     @property
     def snapshot(self) -> Snapshot[T] | None:
@@ -190,7 +194,7 @@ class CachedMap(Generic[T]):
                 state.observe(self.name, "unchanged")
                 return
             value, version = await self._fetch()
-            self._snapshot = Snapshot(value, version, confirmed_at=started)
+            self._snapshot = Snapshot(value, version, confirmed_at=started, memo=self._memo)
             self._confirmed = number
             state.observe(self.name, "fetched")
         except Exception as exc:
