@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
-from app.ceph import config, mon, osd_map, perf, server
+from app.ceph import config, mon, osd, osd_map, perf, server
 from app.ceph.client import CephClient
 from app.ceph.osd_map import OsdMaps
 from app.ceph.state import CachedMap, ClusterState
@@ -39,7 +39,13 @@ class ClusterMaps:
             return maps, maps.epoch
 
         self.osd: CachedMap[OsdMaps] = state.add(
-            CachedMap("OSD map", fetch_osd, state, version=lambda: osd_map.osd_epoch(ceph))
+            CachedMap(
+                "OSD map",
+                fetch_osd,
+                state,
+                version=lambda: osd_map.osd_epoch(ceph),
+                warm=osd.warm,
+            )
         )
         self.mon: CachedMap[mon.MonMaps] = self._unversioned("monmap", mon.read_mon_maps)
         self.mgr_config: CachedMap[dict[str, str]] = self._unversioned(

@@ -8,7 +8,7 @@ reweight) and `osd metadata` (the host name). The writes (PATCH /osd/{id}, POST
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, get_args
 
 import pydantic_core
@@ -17,7 +17,7 @@ from pydantic import TypeAdapter
 from app.ceph.crush import crush_rule_osds
 from app.ceph.osd_map import OsdMaps
 from app.ceph.shaping import as_float, find_or_404
-from app.ceph.state import Answer, Reading, answer, render
+from app.ceph.state import Answer, Reading, Snapshot, answer, render
 from app.errors import BadRequest, Conflict, NotFound
 from app.models.osd import Osd, OsdCommandName, OsdCommands
 
@@ -149,7 +149,25 @@ def shaped_osds(maps: OsdMaps) -> list[dict[str, Any]]:
 
 def _osds(reading: Reading[OsdMaps]) -> list[dict[str, Any]]:
     """The module's /osd of a snapshot, shaped once."""
-    return reading.snapshot.derive("osds", lambda: shaped_osds(reading.value))
+    return _shaped(reading.snapshot)
+
+
+def _shaped(snapshot: Snapshot[OsdMaps]) -> list[dict[str, Any]]:
+    return snapshot.derive("osds", lambda: shaped_osds(snapshot.value))
+
+
+def _whole_list(snapshot: Snapshot[OsdMaps]) -> bytes:
+    """GET /osd's body of a snapshot, rendered once."""
+    return snapshot.derive(
+        ("answer", "osds"), lambda: render_osds(_shaped(snapshot), snapshot.memo)
+    )
+
+
+def warm(snapshot: Snapshot[OsdMaps], previous: Snapshot[OsdMaps] | None) -> None:
+    """Once a new OSD map is served: GET /osd's body, when the previous map's was asked. A
+    read of /osd made while the cache refreshed ahead then finds it made."""
+    if previous is not None and ("answer", "osds") in previous.derived:
+        _whole_list(snapshot)
 
 
 def _osd(reading: Reading[OsdMaps], osd_id: int) -> Mapping[str, Any]:
@@ -186,20 +204,20 @@ def render_osds(
     return b"[" + b",".join(parts) + b"]"
 
 
-def _osd_list(reading: Reading[OsdMaps], key: Hashable, make: Callable[[], Any]) -> Answer:
-    snapshot = reading.snapshot
-    body = snapshot.derive(
-        ("answer", key), lambda: render_osds(make(), snapshot.memo, keep=key == "osds")
-    )
-    return Answer(body, reading.age, reading.stale)
-
-
 async def list_osds(maps: ClusterMaps, pool_id: int | None = None) -> Answer:
     """Every OSD in map order; with `pool_id`, only those that pool can reach."""
     reading = await maps.osd.get()
+    snapshot = reading.snapshot
     if pool_id is None:
-        return _osd_list(reading, "osds", lambda: _osds(reading))
-    return _osd_list(reading, ("osds of", pool_id), lambda: filter_by_pool(_osds(reading), pool_id))
+        body = _whole_list(snapshot)
+    else:
+        body = snapshot.derive(
+            ("answer", ("osds of", pool_id)),
+            lambda: render_osds(
+                filter_by_pool(_shaped(snapshot), pool_id), snapshot.memo, keep=False
+            ),
+        )
+    return Answer(body, reading.age, reading.stale)
 
 
 async def get_osd(maps: ClusterMaps, osd_id: int) -> Answer:

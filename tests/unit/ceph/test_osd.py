@@ -10,7 +10,7 @@ import copy
 import errno
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import anyio.lowlevel
@@ -18,6 +18,8 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from app.ceph import osd as osd_ceph
+from app.ceph.client import CephClient
+from app.ceph.maps import ClusterMaps
 from app.ceph.osd import (
     OSD_LIST,
     filter_by_pool,
@@ -32,7 +34,7 @@ from app.ceph.osd import (
     valid_commands,
 )
 from app.ceph.osd_map import OsdMaps, placed_osds, read_osd_maps
-from app.ceph.state import render
+from app.ceph.state import open_cluster_state, render
 from app.errors import BadRequest, CephError, Conflict, NotFound
 from app.models.osd import Osd, OsdCommand, OsdUpdate
 from tests.support import load_sample
@@ -345,6 +347,45 @@ def test_rendering_again_validates_only_the_osds_that_changed(
     # A pool's share reuses the whole list's renders and leaves them as they are.
     assert render_osds(changed[:1], memo, keep=False) == real_render(OSD_LIST, changed[:1])
     assert len(memo["osd json"]) == len(changed)
+
+
+def _warmth(fake: FakeCeph, ask: Any) -> tuple[bool, bool]:
+    """`ask(maps)`, then a new epoch: whether its snapshot came with GET /osd's body made,
+    and whether it came at all (a refresh that failed would keep the old one)."""
+
+    async def main() -> tuple[bool, bool]:
+        async with open_cluster_state(max_age=60.0, stale_after=30.0) as state:
+            maps = ClusterMaps(cast(CephClient, fake), state)
+            await ask(maps)
+            fake.answers["osd dump"]["epoch"] += 1
+            fake.answers["osd stat"]["epoch"] += 1
+            maps.osd.invalidate()
+            reading = await maps.osd.get()
+            await anyio.wait_all_tasks_blocked()  # the warm-up follows the waiting reads
+            warm = ("answer", "osds") in reading.snapshot.derived
+            return warm, reading.value.epoch == fake.answers["osd dump"]["epoch"]
+
+    return anyio.run(main)
+
+
+def test_a_new_map_comes_with_get_osd_made_when_the_last_one_was_asked() -> None:
+    assert _warmth(FakeCeph("pacific_mixed"), osd_ceph.list_osds) == (True, True)
+    # Not when only other answers were asked of it: nobody may ask /osd.
+    assert _warmth(FakeCeph("pacific_mixed"), lambda m: osd_ceph.get_osd(m, 0)) == (False, True)
+
+
+def test_a_failing_warm_up_still_serves_the_new_map(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeCeph("pacific_mixed")
+
+    async def ask_then_break(maps: ClusterMaps) -> None:
+        await osd_ceph.list_osds(maps)
+
+        def broken(*args: Any, **kwargs: Any) -> bytes:
+            raise ValueError("no")
+
+        monkeypatch.setattr(osd_ceph, "render_osds", broken)
+
+    assert _warmth(fake, ask_then_break) == (False, True)
 
 
 def _reread(fake: FakeCeph, change: Any = None) -> tuple[OsdMaps, list[str]]:
