@@ -2,8 +2,8 @@
 (app/ceph/state.py), fetched by its resource module's Ceph calls.
 
 - `osd` (/osd, /pool, /crush/rule, /config/osd, /perf): `osd dump`, `osd tree` at its epoch,
-  `osd crush dump`, `osd metadata` (app/ceph/osd_map.py); versioned by the OSD map epoch,
-  which `osd stat` tells cheaply.
+  `osd crush dump`, `osd metadata` (app/ceph/osd_map.py; the last two only when the dump says
+  they changed); versioned by the OSD map epoch, which `osd stat` tells cheaply.
 - `mon` (/mon, /perf): `quorum_status`, `mon metadata` (app/ceph/mon.py).
 - `mgr_config` (/config/cluster): `config show` told to the active mgr (app/ceph/config.py).
 - `daemons` (/server): every daemon's metadata and the service map (app/ceph/server.py).
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
-from app.ceph import config, mon, osd_map, perf, server
+from app.ceph import config, mon, osd, osd_map, perf, server
 from app.ceph.client import CephClient
 from app.ceph.osd_map import OsdMaps
 from app.ceph.state import CachedMap, ClusterState
@@ -33,11 +33,19 @@ class ClusterMaps:
         self.state = state
 
         async def fetch_osd() -> tuple[OsdMaps, Hashable]:
-            maps = await osd_map.read_osd_maps(ceph)
+            # The last map known: its CRUSH map and OSD metadata serve again when unchanged.
+            known = self.osd.snapshot
+            maps = await osd_map.read_osd_maps(ceph, known.value if known else None)
             return maps, maps.epoch
 
         self.osd: CachedMap[OsdMaps] = state.add(
-            CachedMap("OSD map", fetch_osd, state, version=lambda: osd_map.osd_epoch(ceph))
+            CachedMap(
+                "OSD map",
+                fetch_osd,
+                state,
+                version=lambda: osd_map.osd_epoch(ceph),
+                warm=osd.warm,
+            )
         )
         self.mon: CachedMap[mon.MonMaps] = self._unversioned("monmap", mon.read_mon_maps)
         self.mgr_config: CachedMap[dict[str, str]] = self._unversioned(

@@ -10,7 +10,7 @@ import copy
 import errno
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import anyio.lowlevel
@@ -18,18 +18,23 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from app.ceph import osd as osd_ceph
+from app.ceph.client import CephClient
+from app.ceph.maps import ClusterMaps
 from app.ceph.osd import (
+    OSD_LIST,
     filter_by_pool,
     find_osd,
     hostnames,
     osd_pools,
     pool_osds,
-    reweights,
+    render_osds,
     rule_fits_pool,
     shape_osd,
     shape_osds,
     valid_commands,
 )
+from app.ceph.osd_map import OsdMaps, placed_osds, read_osd_maps
+from app.ceph.state import open_cluster_state, render
 from app.errors import BadRequest, CephError, Conflict, NotFound
 from app.models.osd import Osd, OsdCommand, OsdUpdate
 from tests.support import load_sample
@@ -48,7 +53,7 @@ def recorded(scenario: str) -> tuple[Any, Any, Any, Any]:
     return (
         load_sample(f"osd_dump.{scenario}.json"),
         load_sample(f"osd_crush_dump.{scenario}.json"),
-        load_sample(f"osd_tree.{scenario}.json"),
+        placed_osds(load_sample(f"osd_tree.{scenario}.json")),
         load_sample(f"osd_metadata.{scenario}.json"),
     )
 
@@ -171,7 +176,7 @@ def test_osd_pools_is_the_same_without_pacific_rule_fields() -> None:
     assert osd_pools(dump, quincy) == osd_pools(dump, crush)
 
 
-def test_reweights_are_floats_and_skip_buckets() -> None:
+def test_placed_osds_skip_buckets_and_stray() -> None:
     tree = {
         "nodes": [
             {"id": -1, "type": "root", "children": [0, 1]},
@@ -180,16 +185,25 @@ def test_reweights_are_floats_and_skip_buckets() -> None:
         ],
         "stray": [{"id": 2, "reweight": 1}],
     }
-    got = reweights(tree)
-    assert got == {0: 1.0, 1: 0.8499908447265625}
-    assert all(type(v) is float for v in got.values())
+    assert placed_osds(tree) == {0, 1}
+
+
+@pytest.mark.parametrize("scenario", ["pacific_3osd", "pacific_mixed"])
+def test_reweights_are_the_tree_nodes_reweights_as_floats(scenario: str) -> None:
+    # The premise of reading them from the dump: the mon prints both from the same weight.
+    tree = load_sample(f"osd_tree.{scenario}.json")
+    nodes = {n["id"]: float(n["reweight"]) for n in tree["nodes"] if n["id"] >= 0}
+    shaped = {o["osd"]: o["reweight"] for o in shape_osds(*recorded(scenario))}
+    assert shaped == nodes
+    assert all(type(v) is float for v in shaped.values())
 
 
 def test_osd_only_in_stray_gets_reweight_zero() -> None:
-    dump, crush, tree, metadata = recorded("pacific_3osd")
+    dump, crush, _, metadata = recorded("pacific_3osd")
+    tree = load_sample("osd_tree.pacific_3osd.json")
     tree["nodes"] = [n for n in tree["nodes"] if n["id"] != 2]
     tree["stray"] = [{"id": 2, "reweight": 1}]
-    osd2 = find_osd(shape_osds(dump, crush, tree, metadata), 2)
+    osd2 = find_osd(shape_osds(dump, crush, placed_osds(tree), metadata), 2)
     assert osd2["reweight"] == 0.0
     assert isinstance(osd2["reweight"], float)
 
@@ -250,7 +264,8 @@ class FakeCeph:
     """Answers mon commands from recorded JSON and records what was asked."""
 
     def __init__(self, scenario: str, fail: str | None = None) -> None:
-        dump, crush, tree, metadata = recorded(scenario)
+        dump, crush, _, metadata = recorded(scenario)
+        tree = load_sample(f"osd_tree.{scenario}.json")
         self.answers: dict[str, Any] = {
             "osd stat": {"epoch": dump["epoch"]},
             "osd dump": dump,
@@ -300,6 +315,144 @@ def test_list_osds_with_pool_filter() -> None:
     ]
     assert run_with(FakeCeph("pacific_mixed"), osd_ceph.list_osds, 2) == []
     assert run_with(FakeCeph("pacific_mixed"), osd_ceph.list_osds, 0) == []
+
+
+@pytest.mark.parametrize("scenario", ["pacific_3osd", "pacific_mixed"])
+def test_osds_rendered_one_by_one_are_the_list_rendered_whole(scenario: str) -> None:
+    osds = shape_osds(*recorded(scenario))
+    memo: dict[Any, Any] = {}
+    assert render_osds(osds, memo) == render(OSD_LIST, osds)
+    assert render_osds([], {}) == render(OSD_LIST, []) == b"[]"
+
+
+def test_rendering_again_validates_only_the_osds_that_changed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    osds = shape_osds(*recorded("pacific_mixed"))
+    memo: dict[Any, Any] = {}
+    render_osds(osds, memo)
+    validated: list[Any] = []
+    real_render = render
+
+    def counting(adapter: Any, value: Any, **kwargs: Any) -> bytes:
+        validated.append(value["osd"])
+        return real_render(adapter, value, **kwargs)
+
+    monkeypatch.setattr(osd_ceph, "render", counting)
+    changed = [dict(o) for o in osds]
+    changed[1]["weight"] = 0.5
+    body = render_osds(changed, memo)
+    assert validated == [changed[1]["osd"]]
+    assert body == real_render(OSD_LIST, changed)
+    # A pool's share reuses the whole list's renders and leaves them as they are.
+    assert render_osds(changed[:1], memo, keep=False) == real_render(OSD_LIST, changed[:1])
+    assert len(memo["osd json"]) == len(changed)
+
+
+def _warmth(fake: FakeCeph, ask: Any) -> tuple[bool, bool]:
+    """`ask(maps)`, then a new epoch: whether its snapshot came with GET /osd's body made,
+    and whether it came at all (a refresh that failed would keep the old one)."""
+
+    async def main() -> tuple[bool, bool]:
+        async with open_cluster_state(max_age=60.0, stale_after=30.0) as state:
+            maps = ClusterMaps(cast(CephClient, fake), state)
+            await ask(maps)
+            fake.answers["osd dump"]["epoch"] += 1
+            fake.answers["osd stat"]["epoch"] += 1
+            maps.osd.invalidate()
+            reading = await maps.osd.get()
+            await anyio.wait_all_tasks_blocked()  # the warm-up follows the waiting reads
+            warm = ("answer", "osds") in reading.snapshot.derived
+            return warm, reading.value.epoch == fake.answers["osd dump"]["epoch"]
+
+    return anyio.run(main)
+
+
+def test_a_new_map_comes_with_get_osd_made_when_the_last_one_was_asked() -> None:
+    assert _warmth(FakeCeph("pacific_mixed"), osd_ceph.list_osds) == (True, True)
+    # Not when only other answers were asked of it: nobody may ask /osd.
+    assert _warmth(FakeCeph("pacific_mixed"), lambda m: osd_ceph.get_osd(m, 0)) == (False, True)
+
+
+def test_a_failing_warm_up_still_serves_the_new_map(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeCeph("pacific_mixed")
+
+    async def ask_then_break(maps: ClusterMaps) -> None:
+        await osd_ceph.list_osds(maps)
+
+        def broken(*args: Any, **kwargs: Any) -> bytes:
+            raise ValueError("no")
+
+        monkeypatch.setattr(osd_ceph, "render_osds", broken)
+
+    assert _warmth(fake, ask_then_break) == (False, True)
+
+
+def _reread(fake: FakeCeph, change: Any = None) -> tuple[OsdMaps, list[str]]:
+    """The maps read once, then again after `change(dump)` made a new epoch: the second
+    read's maps and the commands it asked."""
+
+    async def main() -> tuple[OsdMaps, list[str]]:
+        ceph: Any = fake
+        first = await read_osd_maps(ceph)
+        dump = fake.answers["osd dump"]
+        dump["epoch"] += 1
+        if change is not None:
+            change(dump)
+        fake.asked.clear()
+        return await read_osd_maps(ceph, first), [c["prefix"] for c in fake.asked]
+
+    return anyio.run(main)
+
+
+def test_a_new_epoch_keeps_the_crush_map_and_metadata_it_did_not_change() -> None:
+    fake = FakeCeph("pacific_mixed")
+    maps, asked = _reread(fake)
+    assert asked == ["osd dump"]
+    assert maps.crush == fake.answers["osd crush dump"]
+    assert maps.placed == placed_osds(fake.answers["osd tree"])
+    assert maps.metadata == fake.answers["osd metadata"]
+
+
+def test_a_new_crush_version_asks_the_crush_map_and_tree_again() -> None:
+    fake = FakeCeph("pacific_mixed")
+
+    def new_crush(dump: dict[str, Any]) -> None:
+        dump["crush_version"] += 1
+        fake.answers["osd crush dump"]["rules"] = []
+        fake.answers["osd tree"]["nodes"] = []
+
+    maps, asked = _reread(fake, new_crush)
+    assert sorted(asked) == ["osd crush dump", "osd dump", "osd tree"]
+    assert maps.crush["rules"] == []
+    assert maps.placed == frozenset()
+
+
+def test_a_dump_without_crush_version_always_asks_the_crush_map() -> None:
+    fake = FakeCeph("pacific_mixed")
+    fake.answers["osd dump"].pop("crush_version")
+    _, asked = _reread(fake)
+    assert sorted(asked) == ["osd crush dump", "osd dump", "osd tree"]
+
+
+@pytest.mark.parametrize(
+    "boot",
+    [
+        lambda dump: dump["osds"][0].update(up_from=dump["epoch"]),  # an OSD booted
+        lambda dump: dump["osds"].pop(),  # one was removed (`osd rm`)
+        lambda dump: dump["osds"][0].update(uuid="00000000-0000-0000-0000-000000000000"),
+    ],
+)
+def test_a_boot_or_a_removal_asks_the_metadata_again(boot: Any) -> None:
+    fake = FakeCeph("pacific_mixed")
+
+    def booted(dump: dict[str, Any]) -> None:
+        boot(dump)
+        fake.answers["osd metadata"] = fake.answers["osd metadata"][:1]
+
+    maps, asked = _reread(fake, booted)
+    assert sorted(asked) == ["osd dump", "osd metadata"]
+    assert maps.metadata == fake.answers["osd metadata"]
 
 
 @pytest.mark.parametrize("failing", ["osd dump", "osd tree", "osd crush dump", "osd metadata"])
