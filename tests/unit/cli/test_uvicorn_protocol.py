@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE
 from uvicorn.server import ServerState
 
 from cli.http_limits import MAX_HEAD_BYTES, MAX_URL_BYTES
@@ -117,7 +118,8 @@ def test_a_url_over_the_limit_is_refused_with_414_json_however_its_reads_are_spl
             protocol.data_received(request[start : start + read_size])
         await asyncio.sleep(0.02)
         status_line, _, rest = bytes(transport.written).partition(b"\r\n")
-        assert status_line == b"HTTP/1.1 414 Request-URI Too Long", read_size
+        # The reason phrase is Python's (3.13 says "URI Too Long"): uvicorn's table has it.
+        assert status_line + b"\r\n" == STATUS_LINE[414], read_size
         headers, _, body = rest.partition(b"\r\n\r\n")
         assert b"content-type: application/json" in headers.split(b"\r\n")
         assert json.loads(body) == {"message": url_too_long_message(MAX_URL_BYTES)}
