@@ -13,6 +13,8 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import multiprocessing.connection
+import multiprocessing.process
 import os
 import shutil
 import time
@@ -96,6 +98,18 @@ class MarkReady:
         await self.app(scope, receive, sending)
 
 
+def stopped_within(process: multiprocessing.process.BaseProcess, timeout: float | None) -> bool:
+    """Whether `process` ended within `timeout` seconds (None: waits until it did).
+
+    Not `join(timeout)` then `is_alive()`: granian's own watcher thread joins every worker
+    too, and when it reaps the process first, ours finds no child to wait for (ECHILD) and
+    `is_alive()` says True until that thread has stored the exit code, so a worker that
+    stopped at once was reported as refusing to stop, and killed. The sentinel (a pipe the
+    process holds open) says it ended, whoever reaps it.
+    """
+    return bool(multiprocessing.connection.wait([process.sentinel], timeout))
+
+
 class ReloadingServer(MPServer):
     """granian's server, but a reload (SIGHUP: a new certificate) stops each old worker only
     once its replacement has started its app, then RELOAD_OVERLAP later. granian itself stops
@@ -133,8 +147,7 @@ class ReloadingServer(MPServer):
             granian_log.info(f"Stopping old worker-{idx + 1}")
             old.terminate()
         for idx, old in replaced:
-            old.join(self.workers_kill_timeout)
-            if old.is_alive():
+            if not stopped_within(old.inner, self.workers_kill_timeout):
                 granian_log.warning(f"Killing old worker-{idx + 1} after it refused to stop")
                 old.kill()
                 old.join()
