@@ -23,7 +23,7 @@ import socket
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -315,7 +315,7 @@ class JobTable:
         ceph: CephClient,
         settings: Settings,
         clock: Clock = time.monotonic,
-        on_change: Callable[[], None] | None = None,
+        on_change: Callable[[], Awaitable[None]] | None = None,
         read_only: Callable[[Command], bool] | None = None,
         records: JobRecordStore | None = None,
         wall_clock: Clock = time.time,
@@ -325,8 +325,8 @@ class JobTable:
         self._ceph = ceph
         self._settings = settings
         self._clock = clock
-        # Told after every command a job ran that may have changed the cluster: what the
-        # gateway knows of it may be old.
+        # Awaited after every command a job ran that may have changed the cluster, before the
+        # job goes on: what the gateway (and its peers) know of it may be old.
         self._on_change = on_change
         # Whether a command only reads (the cluster's command table says): identical ones in
         # flight then share one librados call, as reads do, and change nothing.
@@ -558,7 +558,7 @@ class JobTable:
                 ret, outb, outs = -errno_codes.EIO, "", f"cephgw failed to run the command: {exc}"
         job.complete(run, ret, outb, outs)
         if self._on_change is not None and not read_only:
-            self._on_change()
+            await self._on_change()
         if self._records is not None and not job.is_finished:  # the end is saved by _run
             await self._save_or_warn(job)
 
@@ -811,7 +811,7 @@ async def open_job_table(
     ceph: CephClient,
     settings: Settings,
     clock: Clock = time.monotonic,
-    on_change: Callable[[], None] | None = None,
+    on_change: Callable[[], Awaitable[None]] | None = None,
     read_only: Callable[[Command], bool] | None = None,
     records: JobRecordStore | None = None,
     wall_clock: Clock = time.time,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 import anyio
 from fastapi import FastAPI
@@ -18,8 +19,9 @@ from app.ceph.client import CephClient
 from app.ceph.commands import CommandTableCache, parse_deny_list
 from app.ceph.job_records import JobRecordStore, store_connection
 from app.ceph.maps import ClusterMaps
+from app.ceph.peers import PeerNotices
 from app.ceph.perf import PerfSchemaCache
-from app.ceph.state import open_cluster_state
+from app.ceph.state import ClusterState, open_cluster_state
 from app.deps import AppState
 from app.errors import GatewayError
 from app.exception_handlers import install_exception_handlers
@@ -61,6 +63,12 @@ def create_app(settings: Settings | None = None, *, tls: ServedTls | None = None
         # On exit the job table refuses new jobs and lets running ones finish (with a grace).
         commands = CommandTableCache(ceph)
         store_ceph = store_connection(settings) if settings.job_store == "rados" else None
+        # With a shared job store, the gateways behind one balancer tell each other of writes.
+        notices = (
+            PeerNotices(store_ceph, settings.job_store_pool, settings.job_store_namespace)
+            if store_ceph is not None
+            else None
+        )
         async with (
             open_cluster_state(
                 max_age=settings.cache_max_age,
@@ -70,7 +78,7 @@ def create_app(settings: Settings | None = None, *, tls: ServedTls | None = None
             open_job_table(
                 ceph,
                 settings,
-                on_change=state.invalidate,
+                on_change=partial(_written, state, notices),
                 read_only=commands.only_reads,
                 served_by_mgr=commands.mgr_serves,
                 records=JobRecordStore(
@@ -97,6 +105,8 @@ def create_app(settings: Settings | None = None, *, tls: ServedTls | None = None
                 tg.start_soon(reloader.keep_checking)
             if store_ceph is not None:
                 tg.start_soon(_connect_the_job_store, store_ceph, jobs)
+            if notices is not None:
+                tg.start_soon(notices.keep_watching, state.invalidate)
             with metrics.watching(ceph, keys, jobs, state):  # read at scrape time
                 yield AppState(
                     settings=settings,
@@ -142,6 +152,13 @@ def create_app(settings: Settings | None = None, *, tls: ServedTls | None = None
         app.include_router(router)
     mount_doc_assets(app)  # Swagger UI's and ReDoc's files, for /doc and /redoc
     return app
+
+
+async def _written(state: ClusterState, notices: PeerNotices | None) -> None:
+    """After a write: this gateway's cache, then its peers' (`PeerNotices`), are invalidated."""
+    state.invalidate()
+    if notices is not None:
+        await notices.tell()
 
 
 async def _connect_the_job_store(store_ceph: CephClient, jobs: JobTable) -> None:

@@ -95,8 +95,8 @@ class Settings(BaseSettings):
             "Seconds an answer may be old: reads are served from the cluster maps the gateway "
             "keeps, refreshed once older (cheaply: the OSD map epoch is checked first), and a "
             "command a job runs that only reads (POST /request `osd stat`) from the same "
-            "command's last answer; a write through the gateway forgets both. 0: every read "
-            "goes to the cluster."
+            "command's last answer; a write through the gateway (with the rados job store: "
+            "through any gateway) forgets both. 0: every read goes to the cluster."
         ),
     )
     cache_stale_after: float = Field(

@@ -70,6 +70,7 @@ class CephClient:
         self.unreachable_since: float | None = time.monotonic()
         self._in_flight: dict[str, _SharedCall] = {}
         self._ioctxs: dict[tuple[str, str], Any] = {}  # (pool, namespace) → open I/O context
+        self._unclosed_watches: list[Any] = []  # see `unwatch`
         # The connection for the mgr's commands (`_mgr_handle`), opened on first use, and the
         # calls on it still waiting for the mgr's answer (given up on or not).
         self._mgr_cluster: Any = None
@@ -366,6 +367,64 @@ class CephClient:
                 if exc.errno != errno.ENOENT:
                     raise
 
+    # Watch and notify on one RADOS object: how the gateways sharing a job store tell each
+    # other of their writes (app/ceph/peers.py).
+
+    def instance_id(self) -> int:
+        """This connection's id in the cluster: the notifier id its notices carry."""
+        return int(self._handle().get_instance_id())
+
+    def watch(
+        self,
+        pool: str,
+        namespace: str,
+        oid: str,
+        on_notice: Callable[[int], None],
+        on_error: Callable[[int], None],
+        timeout: int,
+    ) -> Any:
+        """Watch `oid` (made empty if missing): `on_notice(notifier id)` runs in a librados
+        thread for every notice, and the notifier's `notify` returns once it returned.
+        `on_error(errno)` when the watch is lost. The OSD drops the watch of a client that
+        has not pinged it for `timeout` seconds. Returns the watch, for `unwatch`."""
+        import rados
+
+        ioctx = self._ioctx(pool, namespace)
+        with self._timed("osd", {"prefix": "watch"}), rados.WriteOpCtx() as op:
+            op.new(rados.LIBRADOS_CREATE_IDEMPOTENT)
+            self._operate(lambda: ioctx.operate_write_op(op, oid), f"create {oid}")
+            try:
+                return ioctx.watch(
+                    oid,
+                    lambda _notify_id, notifier_id, _watch_id, _data: on_notice(notifier_id),
+                    lambda _watch_id, code: on_error(abs(int(code))),
+                    timeout,
+                )
+            except rados.Error as exc:
+                code = int(getattr(exc, "errno", 0) or errno.EIO)
+                raise CephError(abs(code), f"watch {oid}: {exc}") from exc
+
+    def unwatch(self, watch: Any) -> None:
+        """Stop a watch made by `watch` (waits for its callbacks that run)."""
+        import rados
+
+        try:
+            watch.close()
+        except rados.Error as exc:  # lost, or the OSDs do not answer (paused)
+            # librados has dropped the watch all the same, but python-rados closes it again
+            # when the object is freed, and that second unwatch of a freed watch crashes the
+            # process: the object is kept, never freed (a few bytes per watch lost).
+            with self._lock:
+                self._unclosed_watches.append(watch)
+            log.debug("unwatch: %s", exc)
+
+    def notify(self, pool: str, namespace: str, oid: str, timeout_ms: int) -> None:
+        """Notify the watchers of `oid`; returns once each acknowledged, or raises
+        CephError(ETIMEDOUT) after `timeout_ms` when one did not."""
+        ioctx = self._ioctx(pool, namespace)
+        with self._timed("osd", {"prefix": "notify"}):
+            self._operate(lambda: ioctx.notify(oid, "", timeout_ms), f"notify on {oid}")
+
     @staticmethod
     def _operate(call: Callable[[], Any], what: str) -> None:
         import rados
@@ -524,6 +583,30 @@ class CephClient:
 
     async def aomap_remove(self, pool: str, namespace: str, oid: str, keys: Sequence[str]) -> None:
         await self._run(lambda: self.omap_remove(pool, namespace, oid, keys))
+
+    async def ainstance_id(self) -> int:
+        return await self._run(self.instance_id, through_mon=False)
+
+    async def awatch(
+        self,
+        pool: str,
+        namespace: str,
+        oid: str,
+        on_notice: Callable[[int], None],
+        on_error: Callable[[int], None],
+        watch_timeout: int,
+    ) -> Any:
+        return await self._run(
+            lambda: self.watch(pool, namespace, oid, on_notice, on_error, watch_timeout),
+            through_mon=False,
+        )
+
+    async def aunwatch(self, watch: Any) -> None:
+        await self._run(lambda: self.unwatch(watch), through_mon=False)
+
+    async def anotify(self, pool: str, namespace: str, oid: str, timeout_ms: int) -> None:
+        # A peer that does not acknowledge says nothing of the mons.
+        await self._run(lambda: self.notify(pool, namespace, oid, timeout_ms), through_mon=False)
 
     async def _shared(self, key: str, call: Callable[[], Awaitable[T]]) -> T:
         # Identical reads already in flight share one librados call: under load, sixteen

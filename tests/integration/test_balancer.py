@@ -126,6 +126,36 @@ def test_the_qa_flow_passes_through_the_balancer(
         pytest.fail(run.report(), pytrace=False)
 
 
+def test_a_write_through_one_gateway_is_read_at_once_through_the_others(
+    deployment: Deployment, admin_auth: Auth
+) -> None:
+    # Each of the others has just cached the pool list (well within cache_max_age), so it
+    # answers the write only if the writer's notice invalidated it (app/ceph/peers.py).
+    writer, *others = (deployment.client(g.url) for g in deployment.gateways)
+    with writer, others[0], others[1]:
+
+        def pool_names(http: httpx.Client) -> list[str]:
+            listed = http.get("/pool", auth=admin_auth)
+            assert listed.status_code == 200, listed.text
+            return [pool["pool_name"] for pool in listed.json()]
+
+        for n in range(3):
+            name = f"peers-{n}"
+            assert all(name not in pool_names(http) for http in others)
+            made = writer.post("/pool?wait=1", json={"name": name, "pg_num": 1}, auth=admin_auth)
+            assert made.status_code == 200, made.text
+            assert made.json()["state"] == "success", made.json()
+            assert [name in pool_names(http) for http in others] == [True, True]
+            pool_id = next(
+                p["pool"]
+                for p in writer.get("/pool", auth=admin_auth).json()
+                if p["pool_name"] == name
+            )
+            gone = writer.delete(f"/pool/{pool_id}?wait=1", auth=admin_auth)
+            assert gone.status_code == 200, gone.text
+            assert [name in pool_names(http) for http in others] == [False, False]
+
+
 def test_requests_reach_every_gateway_in_turn(deployment: Deployment, admin_auth: Auth) -> None:
     # Each gateway's own /metrics counts the requests it served: all three grow.
     def served(gateway: Gateway) -> float:
