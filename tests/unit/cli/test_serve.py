@@ -4,6 +4,7 @@ its log set-up, client addresses."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import logging.config
 import ssl
@@ -19,6 +20,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from app.tls import make_self_signed_cert
 from app.tls_reload import PemPair
+from cli import serve
 from cli.granian_server import LOG_FORMAT, http1_settings, log_config
 from cli.http_limits import HEAD_READ_TIMEOUT, MAX_HEAD_BYTES
 from cli.serve import (
@@ -162,3 +164,25 @@ def test_uvicorns_context_presents_an_installed_certificate_in_the_next_handshak
     assert anyio.run(certificate.install, second)
     assert presented_certificate(context) == ssl.PEM_cert_to_DER_cert(second.cert_pem)
     assert (tmp_path / "crt.pem").read_text() == second.cert_pem
+
+
+def test_tune_malloc_fixes_the_mmap_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[tuple[int, int]] = []
+
+    class Libc:
+        def mallopt(self, param: int, value: int) -> int:
+            asked.append((param, value))
+            return 1
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda _: Libc())
+    serve.tune_malloc()
+    assert asked == [(-3, 1024 * 1024)]
+
+
+def test_tune_malloc_without_mallopt_does_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ctypes, "CDLL", lambda _: object())
+    serve.tune_malloc()
+
+
+def test_tune_malloc_on_this_libc() -> None:
+    serve.tune_malloc()  # glibc here: accepted, or a warning, never an error
