@@ -381,28 +381,27 @@ class CephClient:
         oid: str,
         on_notice: Callable[[int], None],
         on_error: Callable[[int], None],
-        timeout: int,
+        watch_timeout: int,
     ) -> Any:
         """Watch `oid` (made empty if missing): `on_notice(notifier id)` runs in a librados
         thread for every notice, and the notifier's `notify` returns once it returned.
         `on_error(errno)` when the watch is lost. The OSD drops the watch of a client that
-        has not pinged it for `timeout` seconds. Returns the watch, for `unwatch`."""
+        has not pinged it for `watch_timeout` seconds. Returns the watch, for `unwatch`."""
         import rados
 
         ioctx = self._ioctx(pool, namespace)
         with self._timed("osd", {"prefix": "watch"}), rados.WriteOpCtx() as op:
             op.new(rados.LIBRADOS_CREATE_IDEMPOTENT)
             self._operate(lambda: ioctx.operate_write_op(op, oid), f"create {oid}")
-            try:
-                return ioctx.watch(
+            return self._operate(
+                lambda: ioctx.watch(
                     oid,
                     lambda _notify_id, notifier_id, _watch_id, _data: on_notice(notifier_id),
                     lambda _watch_id, code: on_error(abs(int(code))),
-                    timeout,
-                )
-            except rados.Error as exc:
-                code = int(getattr(exc, "errno", 0) or errno.EIO)
-                raise CephError(abs(code), f"watch {oid}: {exc}") from exc
+                    watch_timeout,
+                ),
+                f"watch {oid}",
+            )
 
     def unwatch(self, watch: Any) -> None:
         """Stop a watch made by `watch` (waits for its callbacks that run)."""
@@ -426,11 +425,11 @@ class CephClient:
             self._operate(lambda: ioctx.notify(oid, "", timeout_ms), f"notify on {oid}")
 
     @staticmethod
-    def _operate(call: Callable[[], Any], what: str) -> None:
+    def _operate(call: Callable[[], T], what: str) -> T:
         import rados
 
         try:
-            call()
+            return call()
         except rados.Error as exc:
             code = int(getattr(exc, "errno", 0) or errno.EIO)
             raise CephError(abs(code), f"{what}: {errno.errorcode.get(abs(code), exc)}") from exc
