@@ -112,8 +112,13 @@ class PeerNotices:
         finally:
             if self._watch is not None:
                 # Bounded: with the OSDs paused the unwatch would wait for the op timeout; the
-                # OSD then drops the watch after WATCH_TIMEOUT.
-                with anyio.CancelScope(shield=True), anyio.move_on_after(UNWATCH_LIMIT):
+                # OSD then drops the watch after WATCH_TIMEOUT. A GatewayError (no thread of
+                # the limiter free) leaves it to that timeout as well: the app is stopping.
+                with (
+                    anyio.CancelScope(shield=True),
+                    anyio.move_on_after(UNWATCH_LIMIT),
+                    contextlib.suppress(GatewayError),
+                ):
                     await self._ceph.aunwatch(self._watch)
                 self._watch = None
 

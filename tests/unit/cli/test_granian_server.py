@@ -9,9 +9,17 @@ import signal
 import threading
 import time
 
+import pytest
+
 from cli.granian_server import stopped_within
 
 FORK = multiprocessing.get_context("fork")
+
+# The fork is the point: granian forks its workers on Linux, and the race is with a thread
+# that joins them. Python 3.12+ warns of any fork from a process with threads.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:This process .* is multi-threaded, use of fork:DeprecationWarning"
+)
 
 
 def _serve_until_terminated() -> None:
