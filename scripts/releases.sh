@@ -81,8 +81,10 @@ mount_chroot() {
 unmount_chroot() {
     local dir=$1 target
     # Without a mount table (no /proc, e.g. inside a chroot whose /proc is gone) every check
-    # below would see nothing mounted, and remove_dir would go on to rm.
-    findmnt -rn -o TARGET / >/dev/null 2>&1 \
+    # below would see nothing mounted, and remove_dir would go on to rm. The whole table is
+    # asked for, not the mount of /: in a chroot used as the host (a Debian 13 host tried
+    # from a Debian 12 one) / is no mount point, and `findmnt /` fails with /proc there.
+    [ -r /proc/self/mountinfo ] && findmnt -rn -o TARGET >/dev/null 2>&1 \
         || die "cannot read the mount table (is /proc mounted?): not unmounting or removing $dir"
     # Deepest first, so nothing is left busy under a mount point being removed.
     for target in $(mounts_under "$dir" | sort -r); do
