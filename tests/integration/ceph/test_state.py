@@ -16,6 +16,7 @@ from cli import dev_cluster
 from cli.dev_cluster import DevCluster
 from tests.support import TEST_POOL, wait_until
 from tests.support.cluster import ceph_cli, ceph_cli_json
+from tests.support.metrics import total
 from tests.support.server import gateway
 
 pytestmark = pytest.mark.integration
@@ -26,14 +27,7 @@ COMMANDS = "cephgw_ceph_command_duration_seconds_count"
 
 def metric(client: TestClient, auth: Auth, name: str, **labels: str) -> float:
     """The sum of a metric's samples with these labels (0 when there is none)."""
-    total = 0.0
-    for line in client.get("/metrics", auth=auth).text.splitlines():
-        if not line.startswith(name + "{"):
-            continue
-        series, _, value = line.rpartition(" ")
-        if all(f'{k}="{v}"' in series for k, v in labels.items()):
-            total += float(value)
-    return total
+    return total(client.get("/metrics", auth=auth).text, name, **labels)
 
 
 def pool_id(client: TestClient, auth: Auth) -> int:
