@@ -22,6 +22,10 @@ TEST_POOL = "cephgw-tests"
 
 SAMPLES_DIR = Path(__file__).parent / "samples"
 
+# The filter of the warning Python 3.12+ gives for any fork from a process with threads (the
+# tests run threads), for the tests that fork on purpose: pytest.mark.filterwarnings(...).
+FORKING_ON_PURPOSE = "ignore:This process .* is multi-threaded, use of fork:DeprecationWarning"
+
 
 def read_sample(name: str) -> bytes:
     """The recorded sample `name` (a file of SAMPLES_DIR), as it came."""

@@ -14,6 +14,7 @@ import pytest
 
 from cli import dev_cluster
 from cli.main import build_parser
+from tests.support import FORKING_ON_PURPOSE
 
 
 @contextmanager
@@ -39,6 +40,8 @@ def _child(chroot_to: Path | None) -> Iterator[int]:
         os.close(write_end)
 
 
+# Forked, not spawned: the child must have this process' own command line.
+@pytest.mark.filterwarnings(FORKING_ON_PURPOSE)
 def test_a_process_under_another_root_is_never_ours(tmp_path: Path) -> None:
     """A chroot's cluster (another release) may use the very conf path of the host's."""
     conf = Path(dev_cluster._cmdline(os.getpid())[-1])  # in every child's command line too

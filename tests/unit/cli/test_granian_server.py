@@ -12,14 +12,13 @@ import time
 import pytest
 
 from cli.granian_server import stopped_within
+from tests.support import FORKING_ON_PURPOSE
 
 FORK = multiprocessing.get_context("fork")
 
 # The fork is the point: granian forks its workers on Linux, and the race is with a thread
-# that joins them. Python 3.12+ warns of any fork from a process with threads.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:This process .* is multi-threaded, use of fork:DeprecationWarning"
-)
+# that joins them.
+pytestmark = pytest.mark.filterwarnings(FORKING_ON_PURPOSE)
 
 
 def _serve_until_terminated() -> None:
